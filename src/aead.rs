@@ -1,0 +1,184 @@
+//! XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03), with two interchangeable backends.
+//!
+//! - `ring` (default feature): the construction exactly as the draft's §2.3 defines it:
+//!   `subkey = HChaCha20(key, nonce[0..16])` (RustCrypto `chacha20::hchacha`), then the
+//!   IETF ChaCha20-Poly1305 AEAD (ring) under `subkey` with the 12-byte nonce
+//!   `[0, 0, 0, 0] ‖ nonce[16..24]`. This is what libsodium does. It is checked against the
+//!   draft's A.3.1 vector and cross-opened with RustCrypto in the tests.
+//! - `pure-rust`: RustCrypto `chacha20poly1305::XChaCha20Poly1305`, the reference
+//!   implementation, used when `ring` is off (for example on wasm).
+//!
+//! Both produce identical bytes. No primitive is written here: only the composition.
+
+use zeroize::Zeroizing;
+
+#[cfg(not(any(feature = "ring", feature = "pure-rust")))]
+compile_error!("tower-sessions-sealed needs an AEAD backend: enable feature `ring` or `pure-rust`");
+
+/// AEAD key length in bytes.
+pub(crate) const KEY_LEN: usize = 32;
+/// XChaCha20 nonce length in bytes.
+pub(crate) const NONCE_LEN: usize = 24;
+/// Poly1305 tag length in bytes.
+pub(crate) const TAG_LEN: usize = 16;
+
+/// The message was not authentic (or, when sealing, too long for the cipher).
+#[derive(Debug)]
+pub(crate) struct AeadError;
+
+/// An XChaCha20-Poly1305 key, set up once and used for every message.
+pub(crate) struct AeadKey {
+    #[cfg(feature = "ring")]
+    key: Zeroizing<[u8; KEY_LEN]>,
+    #[cfg(not(feature = "ring"))]
+    cipher: chacha20poly1305::XChaCha20Poly1305,
+}
+
+impl AeadKey {
+    /// Sets up the key. The bytes are copied; the caller keeps (and zeroizes) its own.
+    pub(crate) fn new(key: &[u8; KEY_LEN]) -> Self {
+        #[cfg(feature = "ring")]
+        {
+            Self {
+                key: Zeroizing::new(*key),
+            }
+        }
+        #[cfg(not(feature = "ring"))]
+        {
+            use chacha20poly1305::KeyInit as _;
+            Self {
+                cipher: chacha20poly1305::XChaCha20Poly1305::new(&(*key).into()),
+            }
+        }
+    }
+
+    /// Encrypts `buf` in place and returns the tag.
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], AeadError> {
+        #[cfg(feature = "ring")]
+        {
+            let (key, ietf_nonce) = self.ring_key(nonce)?;
+            let tag = key
+                .seal_in_place_separate_tag(ietf_nonce, ring::aead::Aad::from(aad), buf)
+                .map_err(|_| AeadError)?;
+            let mut out = [0; TAG_LEN];
+            out.copy_from_slice(tag.as_ref());
+            Ok(out)
+        }
+        #[cfg(not(feature = "ring"))]
+        {
+            use chacha20poly1305::aead::AeadInOut as _;
+            let tag = self
+                .cipher
+                .encrypt_inout_detached(&(*nonce).into(), aad, buf.into())
+                .map_err(|_| AeadError)?;
+            Ok(tag.into())
+        }
+    }
+
+    /// Verifies `tag` over `buf` and, only if it is authentic, decrypts `buf` in place.
+    /// The tag comparison is constant-time (done by the backend).
+    pub(crate) fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), AeadError> {
+        #[cfg(feature = "ring")]
+        {
+            let (key, ietf_nonce) = self.ring_key(nonce)?;
+            key.open_in_place_separate_tag(
+                ietf_nonce,
+                ring::aead::Aad::from(aad),
+                ring::aead::Tag::from(*tag),
+                buf,
+                0..,
+            )
+            .map(|_| ())
+            .map_err(|_| AeadError)
+        }
+        #[cfg(not(feature = "ring"))]
+        {
+            use chacha20poly1305::aead::AeadInOut as _;
+            self.cipher
+                .decrypt_inout_detached(&(*nonce).into(), aad, buf.into(), &(*tag).into())
+                .map_err(|_| AeadError)
+        }
+    }
+
+    /// draft-irtf-cfrg-xchacha-03 §2.3.1: the per-message subkey and the IETF nonce.
+    #[cfg(feature = "ring")]
+    fn ring_key(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+    ) -> Result<(ring::aead::LessSafeKey, ring::aead::Nonce), AeadError> {
+        let (hchacha_input, tail) = nonce.split_at(16);
+        let hchacha_input: [u8; 16] = hchacha_input.try_into().map_err(|_| AeadError)?;
+        let subkey = Zeroizing::new(<[u8; KEY_LEN]>::from(chacha20::hchacha::<chacha20::R20>(
+            &(*self.key).into(),
+            &hchacha_input.into(),
+        )));
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &subkey[..])
+            .map_err(|_| AeadError)?;
+        let mut ietf_nonce = [0u8; 12];
+        if let Some(dst) = ietf_nonce.get_mut(4..) {
+            dst.copy_from_slice(tail);
+        }
+        Ok((
+            ring::aead::LessSafeKey::new(unbound),
+            ring::aead::Nonce::assume_unique_for_key(ietf_nonce),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// draft-irtf-cfrg-xchacha-03, Appendix A.3.1, through whichever backend is compiled.
+    #[test]
+    fn draft_xchacha_a_3_1() {
+        let key: [u8; 32] =
+            hex::decode("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let nonce: [u8; 24] = hex::decode("404142434445464748494a4b4c4d4e4f5051525354555657")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
+        let plaintext = b"Ladies and Gentlemen of the class of '99: If I could offer you only \
+one tip for the future, sunscreen would be it.";
+        let ciphertext = hex::decode(concat!(
+            "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb",
+            "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452",
+            "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9",
+            "21f9664c97637da9768812f615c68b13b52e",
+        ))
+        .unwrap();
+        let tag: [u8; 16] = hex::decode("c0875924c1c7987947deafd8780acf49")
+            .unwrap()
+            .try_into()
+            .unwrap();
+
+        let aead = AeadKey::new(&key);
+        let mut buf = plaintext.to_vec();
+        assert_eq!(aead.seal_in_place(&nonce, &aad, &mut buf).unwrap(), tag);
+        assert_eq!(buf, ciphertext);
+
+        aead.open_in_place(&nonce, &aad, &mut buf, &tag).unwrap();
+        assert_eq!(buf, plaintext);
+
+        let mut bad_tag = tag;
+        bad_tag[15] ^= 1;
+        let mut buf = ciphertext.clone();
+        assert!(aead.open_in_place(&nonce, &aad, &mut buf, &bad_tag).is_err());
+        assert!(aead.open_in_place(&nonce, b"other aad", &mut buf, &tag).is_err());
+    }
+}

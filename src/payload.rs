@@ -1,0 +1,489 @@
+//! The plaintext inside a sealed cookie: a tower-sessions [`Record`] plus its creation time,
+//! encoded with postcard.
+//!
+//! tower-sessions keeps session data as `serde_json::Value`, which postcard cannot decode
+//! (it has no `deserialize_any`), so values are written as an explicit tagged enum and read
+//! back into `serde_json::Value` directly, without an intermediate tree.
+//!
+//! ```text
+//! payload  = id | expires | created | data             (a postcard tuple: fields back to back)
+//! id       = 16 bytes, the i128 session id, little-endian
+//! expires  = i64 zigzag varint, unix seconds (the record's expiry date, rounded down)
+//! created  = i64 zigzag varint, unix seconds (when this session id was issued)
+//! data     = varint count, then count × (string key, value), keys in ascending byte order
+//! string   = varint length, UTF-8 bytes
+//! value    = varint tag, then:
+//!            0 null | 1 bool (1 byte) | 2 u64 varint | 3 i64 zigzag varint (negative only)
+//!            | 4 f64 (8 bytes LE) | 5 string | 6 array: varint count, values
+//!            | 7 object: varint count, (string key, value) pairs
+//! ```
+//!
+//! Arrays and objects nest at most [`MAX_DEPTH`] deep; the encoder refuses deeper values so
+//! that nothing is ever sealed that would not open again.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+use serde::ser::{self, SerializeMap, SerializeSeq, SerializeTuple};
+use serde::{Deserializer, Serialize, Serializer};
+use serde_json::{Map, Number, Value};
+use time::OffsetDateTime;
+use tower_sessions_core::session::{Id, Record};
+
+use crate::error::{Error, ErrorKind};
+
+/// The deepest nesting of arrays/objects a session value may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// Upper bound on capacity reserved from a length prefix before the elements are read: a
+/// lying prefix cannot make the decoder allocate more than this up front.
+const MAX_PREALLOC: usize = 64;
+
+const ENUM_NAME: &str = "Value";
+const VARIANTS: &[&str] = &[
+    "Null", "Bool", "U64", "I64", "F64", "String", "Array", "Object",
+];
+
+/// What one sealed cookie carries: the tower-sessions record and when the session began.
+///
+/// Times are stored with one-second precision (rounded down).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use tower_sessions_sealed::{SealedRecord, session::{Id, Record}};
+///
+/// let record = Record { id: Id(7), data: HashMap::new(), expiry_date: time::OffsetDateTime::now_utc() };
+/// let sealed = SealedRecord::new(record);
+/// assert_eq!(sealed.record.id, Id(7));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct SealedRecord {
+    /// The session: id, data and the date after which it is no longer accepted.
+    pub record: Record,
+    /// When this session id was issued; the absolute lifetime is counted from here.
+    pub created_at: OffsetDateTime,
+}
+
+impl SealedRecord {
+    /// Wraps `record`, created now.
+    ///
+    /// ```
+    /// # use std::collections::HashMap;
+    /// # use tower_sessions_sealed::{SealedRecord, session::{Id, Record}};
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let sealed = SealedRecord::new(Record { id: Id(1), data: HashMap::new(), expiry_date: now });
+    /// assert!(sealed.created_at >= now);
+    /// ```
+    #[must_use]
+    pub fn new(record: Record) -> Self {
+        Self {
+            record,
+            created_at: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// Prints no session data: only the number of entries and the dates.
+impl fmt::Debug for SealedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedRecord")
+            .field("entries", &self.record.data.len())
+            .field("expiry_date", &self.record.expiry_date)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends the postcard encoding of `sealed` to `out`.
+pub(crate) fn encode_into(sealed: &SealedRecord, out: &mut Vec<u8>) -> Result<(), Error> {
+    let taken = std::mem::take(out);
+    match postcard::to_extend(&PayloadRef(sealed), taken) {
+        Ok(extended) => {
+            *out = extended;
+            Ok(())
+        }
+        // Our `Serialize` impls fail only on too-deep values (postcard itself cannot fail
+        // writing to a `Vec`).
+        Err(_) => Err(Error::new(ErrorKind::TooDeep { limit: MAX_DEPTH })),
+    }
+}
+
+/// Decodes a whole plaintext; trailing bytes, bad tags, too-deep nesting, duplicate keys,
+/// non-finite floats and out-of-range dates are all rejected.
+pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
+    let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+    let sealed = PayloadSeed.deserialize(&mut deserializer).ok()?;
+    let rest = deserializer.finalize().ok()?;
+    rest.is_empty().then_some(sealed)
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+struct PayloadRef<'a>(&'a SealedRecord);
+
+impl Serialize for PayloadRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = &self.0.record;
+        let mut tuple = serializer.serialize_tuple(4)?;
+        tuple.serialize_element(&record.id.0.to_le_bytes())?;
+        tuple.serialize_element(&record.expiry_date.unix_timestamp())?;
+        tuple.serialize_element(&self.0.created_at.unix_timestamp())?;
+        tuple.serialize_element(&DataRef(&record.data))?;
+        tuple.end()
+    }
+}
+
+struct DataRef<'a>(&'a HashMap<String, Value>);
+
+impl Serialize for DataRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Sorted, so that one record always encodes to the same bytes.
+        let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, value) in entries {
+            map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+        }
+        map.end()
+    }
+}
+
+/// A value with the number of arrays/objects around it.
+struct ValueRef<'a> {
+    value: &'a Value,
+    depth: usize,
+}
+
+impl Serialize for ValueRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let inner = self.depth + 1;
+        match self.value {
+            Value::Null => serializer.serialize_unit_variant(ENUM_NAME, 0, "Null"),
+            Value::Bool(b) => serializer.serialize_newtype_variant(ENUM_NAME, 1, "Bool", b),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    serializer.serialize_newtype_variant(ENUM_NAME, 2, "U64", &u)
+                } else if let Some(i) = n.as_i64() {
+                    serializer.serialize_newtype_variant(ENUM_NAME, 3, "I64", &i)
+                } else if let Some(f) = n.as_f64() {
+                    serializer.serialize_newtype_variant(ENUM_NAME, 4, "F64", &f)
+                } else {
+                    Err(ser::Error::custom("unsupported number"))
+                }
+            }
+            Value::String(s) => serializer.serialize_newtype_variant(ENUM_NAME, 5, "String", s),
+            Value::Array(items) if inner <= MAX_DEPTH => serializer.serialize_newtype_variant(
+                ENUM_NAME,
+                6,
+                "Array",
+                &ArrayRef { items, depth: inner },
+            ),
+            Value::Object(map) if inner <= MAX_DEPTH => serializer.serialize_newtype_variant(
+                ENUM_NAME,
+                7,
+                "Object",
+                &ObjectRef { map, depth: inner },
+            ),
+            Value::Array(_) | Value::Object(_) => Err(ser::Error::custom("nesting too deep")),
+        }
+    }
+}
+
+struct ArrayRef<'a> {
+    items: &'a [Value],
+    depth: usize,
+}
+
+impl Serialize for ArrayRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for value in self.items {
+            seq.serialize_element(&ValueRef {
+                value,
+                depth: self.depth,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct ObjectRef<'a> {
+    map: &'a Map<String, Value>,
+    depth: usize,
+}
+
+impl Serialize for ObjectRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.map.len()))?;
+        for (key, value) in self.map {
+            map.serialize_entry(
+                key,
+                &ValueRef {
+                    value,
+                    depth: self.depth,
+                },
+            )?;
+        }
+        map.end()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+
+struct PayloadSeed;
+
+impl<'de> DeserializeSeed<'de> for PayloadSeed {
+    type Value = SealedRecord;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SealedRecord, D::Error> {
+        deserializer.deserialize_tuple(4, PayloadVisitor)
+    }
+}
+
+struct PayloadVisitor;
+
+impl<'de> Visitor<'de> for PayloadVisitor {
+    type Value = SealedRecord;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sealed session payload")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SealedRecord, A::Error> {
+        let missing = || de::Error::custom("truncated payload");
+        let id: [u8; 16] = seq.next_element()?.ok_or_else(missing)?;
+        let expires: i64 = seq.next_element()?.ok_or_else(missing)?;
+        let created: i64 = seq.next_element()?.ok_or_else(missing)?;
+        let data = seq.next_element_seed(DataSeed)?.ok_or_else(missing)?;
+        let date = |secs| {
+            OffsetDateTime::from_unix_timestamp(secs)
+                .map_err(|_| de::Error::custom("date out of range"))
+        };
+        Ok(SealedRecord {
+            record: Record {
+                id: Id(i128::from_le_bytes(id)),
+                data,
+                expiry_date: date(expires)?,
+            },
+            created_at: date(created)?,
+        })
+    }
+}
+
+struct DataSeed;
+
+impl<'de> DeserializeSeed<'de> for DataSeed {
+    type Value = HashMap<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(DataVisitor)
+    }
+}
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = HashMap<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("session data")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut data = HashMap::with_capacity(access.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        while let Some(key) = access.next_key::<String>()? {
+            let value = access.next_value_seed(ValueSeed { depth: 0 })?;
+            if data.insert(key, value).is_some() {
+                return Err(de::Error::custom("duplicate key"));
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// Reads one value that has `depth` arrays/objects around it.
+#[derive(Clone, Copy)]
+struct ValueSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_enum(ENUM_NAME, VARIANTS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session value")
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (tag, variant): (u32, _) = data.variant()?;
+        let inner = self.depth + 1;
+        let too_deep = || de::Error::custom("nesting too deep");
+        match tag {
+            0 => variant.unit_variant().map(|()| Value::Null),
+            1 => variant.newtype_variant().map(Value::Bool),
+            2 => variant
+                .newtype_variant::<u64>()
+                .map(|u| Value::Number(u.into())),
+            3 => {
+                let i = variant.newtype_variant::<i64>()?;
+                if i >= 0 {
+                    return Err(de::Error::custom("non-canonical integer"));
+                }
+                Ok(Value::Number(i.into()))
+            }
+            4 => {
+                let f = variant.newtype_variant::<f64>()?;
+                Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or_else(|| de::Error::custom("non-finite float"))
+            }
+            5 => variant.newtype_variant().map(Value::String),
+            6 if inner <= MAX_DEPTH => variant
+                .newtype_variant_seed(ArraySeed { depth: inner })
+                .map(Value::Array),
+            7 if inner <= MAX_DEPTH => variant
+                .newtype_variant_seed(ObjectSeed { depth: inner })
+                .map(Value::Object),
+            6 | 7 => Err(too_deep()),
+            _ => Err(de::Error::custom("unknown value tag")),
+        }
+    }
+}
+
+struct ArraySeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ArraySeed {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArraySeed {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        let seed = ValueSeed { depth: self.depth };
+        while let Some(item) = seq.next_element_seed(seed)? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+struct ObjectSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectSeed {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut map = Map::new();
+        let seed = ValueSeed { depth: self.depth };
+        while let Some(key) = access.next_key::<String>()? {
+            let value = access.next_value_seed(seed)?;
+            if map.insert(key, value).is_some() {
+                return Err(de::Error::custom("duplicate key"));
+            }
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sealed(data: Value) -> SealedRecord {
+        let Value::Object(map) = data else { panic!() };
+        SealedRecord {
+            record: Record {
+                id: Id(-1),
+                data: map.into_iter().collect(),
+                expiry_date: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+            },
+            created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+        }
+    }
+
+    fn roundtrip(s: &SealedRecord) -> SealedRecord {
+        let mut out = Vec::new();
+        encode_into(s, &mut out).unwrap();
+        decode(&out).unwrap()
+    }
+
+    #[test]
+    fn data_roundtrips_exactly() {
+        let s = sealed(json!({
+            "n": null, "t": true, "f": false,
+            "u": u64::MAX, "i": i64::MIN, "z": 0, "neg0": -0.0, "big": f64::MAX,
+            "tiny": f64::MIN_POSITIVE, "sub": 5e-324, "s": "héllo ✓ 🎉",
+            "nested": {"a": [1, [2, {"b": []}], {}], "ключ": "значение"}
+        }));
+        let back = roundtrip(&s);
+        assert_eq!(back, s);
+        let neg0 = back.record.data["neg0"].as_f64().unwrap();
+        assert!(neg0 == 0.0 && neg0.is_sign_negative());
+    }
+
+    #[test]
+    fn depth_limit_is_shared_by_encoder_and_decoder() {
+        let nest = |n: usize| (0..n).fold(json!(1), |v, _| json!([v]));
+        let ok = sealed(json!({ "deep": nest(MAX_DEPTH) }));
+        assert_eq!(roundtrip(&ok), ok);
+        let too_deep = sealed(json!({ "deep": nest(MAX_DEPTH + 1) }));
+        let err = encode_into(&too_deep, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooDeep { limit: MAX_DEPTH });
+    }
+
+    #[test]
+    fn trailing_bytes_and_garbage_are_rejected() {
+        let s = sealed(json!({"a": 1}));
+        let mut out = Vec::new();
+        encode_into(&s, &mut out).unwrap();
+        let mut longer = out.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_none());
+        for len in 0..out.len() {
+            assert!(decode(&out[..len]).is_none(), "prefix {len}");
+        }
+        // A huge declared length with no elements behind it.
+        let mut lying = out[..32.min(out.len())].to_vec();
+        lying.truncate(16 + 2); // id + two 1-byte varints is not valid, but try anyway
+        lying.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(decode(&lying).is_none());
+    }
+}

@@ -1,0 +1,337 @@
+//! Wire format v1: key derivation (HKDF-SHA256), sealing a [`SealedRecord`] into a cookie
+//! value and opening it again.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
+use rand::Rng as _;
+use sha2::Sha256;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::error::{Error, ErrorKind};
+use crate::key::KeyRing;
+use crate::payload::{self, SealedRecord};
+
+/// The format version this crate writes (the first byte of every cookie).
+pub const VERSION: u8 = 0x01;
+/// The longest cookie value [`KeyRing::open`] looks at, checked before base64 decoding.
+/// Sealing refuses to produce anything longer.
+pub const MAX_VALUE_LEN: usize = 4096;
+
+const VERSION_LEN: usize = 1;
+/// Length of the key id.
+pub(crate) const KID_LEN: usize = 4;
+/// `version | kid`: the clear header that also starts the AAD.
+const PREFIX_LEN: usize = VERSION_LEN + KID_LEN;
+/// `version | kid | nonce`.
+const HEADER_LEN: usize = PREFIX_LEN + NONCE_LEN;
+/// Bytes a sealed envelope adds to the plaintext (45).
+pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
+/// The longest envelope a [`MAX_VALUE_LEN`]-character value can decode to.
+const MAX_ENVELOPE_LEN: usize = MAX_VALUE_LEN / 4 * 3;
+/// AADs up to this length are built on the stack.
+const AAD_STACK_LEN: usize = 128;
+
+/// HKDF-Extract salt: names the crate and the format version.
+const HKDF_SALT: &[u8] = b"tower-sessions-sealed v1";
+/// HKDF-Expand info for the AEAD key.
+const INFO_SEAL: &[u8] = b"seal";
+/// HKDF-Expand info for the key id.
+const INFO_KID: &[u8] = b"kid";
+
+/// The per-key values derived once when a ring is built.
+pub(crate) struct DerivedKey {
+    kid: [u8; KID_LEN],
+    aead: AeadKey,
+}
+
+impl DerivedKey {
+    /// `prk = HKDF-Extract(HKDF_SALT, master)`; AEAD key and kid are expanded from `prk`.
+    pub(crate) fn derive(master: &[u8]) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), master);
+        let mut aead_key = Zeroizing::new([0u8; KEY_LEN]);
+        let mut kid = [0u8; KID_LEN];
+        // HKDF-Expand fails only for outputs longer than 255 × 32 bytes; these are 32 and 4.
+        #[allow(clippy::expect_used)]
+        {
+            hkdf.expand(INFO_SEAL, &mut aead_key[..])
+                .expect("32 bytes is a valid HKDF-SHA256 output length");
+            hkdf.expand(INFO_KID, &mut kid)
+                .expect("4 bytes is a valid HKDF-SHA256 output length");
+        }
+        Self {
+            kid,
+            aead: AeadKey::new(&aead_key),
+        }
+    }
+
+    pub(crate) fn kid(&self) -> [u8; KID_LEN] {
+        self.kid
+    }
+}
+
+/// Why a cookie value did not open. Only ever traced (at debug level), never returned to
+/// callers, so that an attacker learns nothing beyond "no session".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    TooLong,
+    NotBase64,
+    TooShort,
+    Version,
+    UnknownKey,
+    NotAuthentic,
+    Payload,
+    Expired,
+}
+
+impl Rejected {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::TooLong => "cookie value longer than the cap",
+            Self::NotBase64 => "cookie value is not unpadded base64url",
+            Self::TooShort => "cookie value too short for the envelope",
+            Self::Version => "unknown format version",
+            Self::UnknownKey => "sealed under a key not in the ring",
+            Self::NotAuthentic => "authentication failed (tampered, or another cookie name)",
+            Self::Payload => "authentic payload did not decode",
+            Self::Expired => "session expired",
+        }
+    }
+}
+
+/// A successfully opened cookie.
+pub(crate) struct Opened {
+    pub(crate) sealed: SealedRecord,
+    /// Whether it was sealed under the ring's first key; if not, it should be re-sealed.
+    pub(crate) by_primary: bool,
+}
+
+impl KeyRing {
+    /// Seals `sealed` for the cookie `cookie_name` under the ring's first key, with a fresh
+    /// random nonce, and returns the cookie value (unpadded base64url, never longer than
+    /// [`MAX_VALUE_LEN`]).
+    ///
+    /// The cookie name is authenticated: the value opens only under the same name.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::CookieTooLarge`] if the value would be longer than [`MAX_VALUE_LEN`]
+    /// characters, [`ErrorKind::TooDeep`] if a value nests deeper than
+    /// [`MAX_DEPTH`](crate::MAX_DEPTH).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use tower_sessions_sealed::{KeyRing, SealedRecord, session::{Id, Record}};
+    ///
+    /// let keys = KeyRing::generate();
+    /// let expiry_date = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    /// let mut data = HashMap::new();
+    /// data.insert("user".to_owned(), serde_json::json!(42));
+    /// let sealed = SealedRecord::new(Record { id: Id(9), data, expiry_date });
+    ///
+    /// let value = keys.seal("id", &sealed).unwrap();
+    /// let opened = keys.open("id", &value).unwrap();
+    /// assert_eq!(opened.record.data["user"], 42);
+    /// assert!(keys.open("other-name", &value).is_none());
+    /// ```
+    pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        self.seal_with_nonce(cookie_name, sealed, &nonce)
+    }
+
+    /// [`KeyRing::seal`] with a caller-chosen nonce, for frozen test vectors only.
+    ///
+    /// # Security
+    ///
+    /// Sealing two messages under one key with the same nonce reveals their XOR and lets an
+    /// attacker forge messages. Never call this outside tests.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeyRing::seal`].
+    #[doc(hidden)]
+    pub fn dangerous_seal_with_nonce(
+        &self,
+        cookie_name: &str,
+        sealed: &SealedRecord,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, Error> {
+        self.seal_with_nonce(cookie_name, sealed, &nonce)
+    }
+
+    /// Opens a cookie value sealed for `cookie_name` under any key of the ring, and checks
+    /// that its expiry date is still ahead.
+    ///
+    /// Returns `None` for anything else (malformed, too long, unknown version or key,
+    /// tampered, sealed for another name, undecodable, expired), without saying which: the
+    /// reason is traced at debug level only.
+    ///
+    /// ```
+    /// use tower_sessions_sealed::KeyRing;
+    ///
+    /// let keys = KeyRing::generate();
+    /// assert!(keys.open("id", "not a sealed cookie").is_none());
+    /// ```
+    #[must_use]
+    pub fn open(&self, cookie_name: &str, value: &str) -> Option<SealedRecord> {
+        self.open_at(cookie_name, value, OffsetDateTime::now_utc())
+    }
+
+    /// [`KeyRing::open`] as if the time were `now`.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use time::{Duration, OffsetDateTime};
+    /// use tower_sessions_sealed::{KeyRing, SealedRecord, session::{Id, Record}};
+    ///
+    /// let keys = KeyRing::generate();
+    /// let now = OffsetDateTime::now_utc();
+    /// let record = Record { id: Id(1), data: HashMap::new(), expiry_date: now + Duration::hours(1) };
+    /// let value = keys.seal("id", &SealedRecord::new(record)).unwrap();
+    /// assert!(keys.open_at("id", &value, now).is_some());
+    /// assert!(keys.open_at("id", &value, now + Duration::hours(2)).is_none());
+    /// ```
+    #[must_use]
+    pub fn open_at(
+        &self,
+        cookie_name: &str,
+        value: &str,
+        now: OffsetDateTime,
+    ) -> Option<SealedRecord> {
+        match self.open_detailed(cookie_name, value.as_bytes(), now) {
+            Ok(opened) => Some(opened.sealed),
+            Err(reason) => {
+                tracing::debug!(reason = reason.as_str(), "session cookie rejected");
+                None
+            }
+        }
+    }
+
+    fn seal_with_nonce(
+        &self,
+        cookie_name: &str,
+        sealed: &SealedRecord,
+        nonce: &[u8; NONCE_LEN],
+    ) -> Result<String, Error> {
+        let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
+        let mut envelope = Vec::with_capacity(512);
+        envelope.push(VERSION);
+        envelope.extend_from_slice(&key.kid());
+        envelope.extend_from_slice(nonce);
+        payload::encode_into(sealed, &mut envelope)?;
+
+        let size = encoded_len(envelope.len() + TAG_LEN);
+        if size > MAX_VALUE_LEN {
+            return Err(Error::new(ErrorKind::CookieTooLarge {
+                size,
+                limit: MAX_VALUE_LEN,
+            }));
+        }
+        let (header, body) = envelope
+            .split_at_mut_checked(HEADER_LEN)
+            .ok_or(Error::new(ErrorKind::Cipher))?;
+        let prefix = header.get(..PREFIX_LEN).ok_or(Error::new(ErrorKind::Cipher))?;
+        let tag = with_aad(prefix, cookie_name, |aad| {
+            key.aead.seal_in_place(nonce, aad, body)
+        })
+        .map_err(|_| Error::new(ErrorKind::Cipher))?;
+        envelope.extend_from_slice(&tag);
+        Ok(URL_SAFE_NO_PAD.encode(&envelope))
+    }
+
+    /// Opens `value` (the raw cookie value bytes) and says why not when it does not.
+    pub(crate) fn open_detailed(
+        &self,
+        cookie_name: &str,
+        value: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Opened, Rejected> {
+        // Length cap before any decoding work.
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Rejected::TooLong);
+        }
+        if value.len() < encoded_len(OVERHEAD) {
+            return Err(Rejected::TooShort);
+        }
+        let mut buf = Zeroizing::new([0u8; MAX_ENVELOPE_LEN]);
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(value, &mut buf[..])
+            .map_err(|_| Rejected::NotBase64)?;
+        let envelope = buf.get_mut(..len).ok_or(Rejected::TooShort)?;
+
+        // Envelope layout (all lengths are the constants above):
+        //
+        //   0         1               5                          29            len-16     len
+        //   +---------+---------------+--------------------------+-------------+----------+
+        //   | version |   kid (4)     |        nonce (24)        | ciphertext  | tag (16) |
+        //   +---------+---------------+--------------------------+-------------+----------+
+        //   \____ prefix ____________/
+        //
+        //   AAD = prefix ‖ cookie name (UTF-8)
+        let (header, body) = envelope
+            .split_at_mut_checked(HEADER_LEN)
+            .ok_or(Rejected::TooShort)?;
+        let (prefix, nonce) = header.split_at_checked(PREFIX_LEN).ok_or(Rejected::TooShort)?;
+        let (version, kid) = prefix.split_first().ok_or(Rejected::TooShort)?;
+        if *version != VERSION {
+            return Err(Rejected::Version);
+        }
+        let (key, by_primary) = self.find(kid).ok_or(Rejected::UnknownKey)?;
+        let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| Rejected::TooShort)?;
+        let tag_at = body.len().checked_sub(TAG_LEN).ok_or(Rejected::TooShort)?;
+        let (ciphertext, tag) = body
+            .split_at_mut_checked(tag_at)
+            .ok_or(Rejected::TooShort)?;
+        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Rejected::TooShort)?;
+
+        with_aad(prefix, cookie_name, |aad| {
+            key.aead.open_in_place(nonce, aad, ciphertext, tag)
+        })
+        .map_err(|_| Rejected::NotAuthentic)?;
+
+        let sealed = payload::decode(ciphertext).ok_or(Rejected::Payload)?;
+        if sealed.record.expiry_date <= now {
+            return Err(Rejected::Expired);
+        }
+        Ok(Opened { sealed, by_primary })
+    }
+}
+
+/// Length of the unpadded base64 encoding of `bytes` bytes.
+pub(crate) const fn encoded_len(bytes: usize) -> usize {
+    (bytes * 4).div_ceil(3)
+}
+
+/// Runs `f` with `prefix ‖ name`, built on the stack when short enough.
+fn with_aad<T>(prefix: &[u8], name: &str, f: impl FnOnce(&[u8]) -> T) -> T {
+    let len = prefix.len() + name.len();
+    if len <= AAD_STACK_LEN {
+        let mut buf = [0u8; AAD_STACK_LEN];
+        if let Some(aad) = buf.get_mut(..len) {
+            let (head, tail) = aad.split_at_mut(prefix.len());
+            head.copy_from_slice(prefix);
+            tail.copy_from_slice(name.as_bytes());
+            return f(aad);
+        }
+    }
+    let mut aad = Vec::with_capacity(len);
+    aad.extend_from_slice(prefix);
+    aad.extend_from_slice(name.as_bytes());
+    f(&aad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_len_matches_the_encoder() {
+        for n in 0..100 {
+            assert_eq!(encoded_len(n), URL_SAFE_NO_PAD.encode(vec![0u8; n]).len());
+        }
+        assert_eq!(encoded_len(MAX_ENVELOPE_LEN), MAX_VALUE_LEN);
+    }
+}
