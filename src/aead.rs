@@ -178,7 +178,13 @@ one tip for the future, sunscreen would be it.";
         let mut bad_tag = tag;
         bad_tag[15] ^= 1;
         let mut buf = ciphertext.clone();
-        assert!(aead.open_in_place(&nonce, &aad, &mut buf, &bad_tag).is_err());
-        assert!(aead.open_in_place(&nonce, b"other aad", &mut buf, &tag).is_err());
+        assert!(
+            aead.open_in_place(&nonce, &aad, &mut buf, &bad_tag)
+                .is_err()
+        );
+        assert!(
+            aead.open_in_place(&nonce, b"other aad", &mut buf, &tag)
+                .is_err()
+        );
     }
 }

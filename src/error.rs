@@ -231,20 +231,34 @@ impl fmt::Display for KeyRingError {
             Self::EmptyEntry { source, position } => {
                 write!(f, "{source}: entry {position} is empty")
             }
-            Self::Undecodable { source, position, chars } => write!(
+            Self::Undecodable {
+                source,
+                position,
+                chars,
+            } => write!(
                 f,
                 "{source}: entry {position} ({chars} characters) is neither hex nor base64"
             ),
-            Self::TooShort { source, position, found, min } => write!(
+            Self::TooShort {
+                source,
+                position,
+                found,
+                min,
+            } => write!(
                 f,
                 "{source}: entry {position} decodes to {found} bytes; keys must be at least \
                  {min} bytes"
             ),
-            Self::Duplicate { source, position, first } => write!(
-                f,
-                "{source}: entry {position} repeats entry {first}"
-            ),
-            Self::KidCollision { source, position, first } => write!(
+            Self::Duplicate {
+                source,
+                position,
+                first,
+            } => write!(f, "{source}: entry {position} repeats entry {first}"),
+            Self::KidCollision {
+                source,
+                position,
+                first,
+            } => write!(
                 f,
                 "{source}: entries {first} and {position} derive the same key id; replace one"
             ),
@@ -253,3 +267,35 @@ impl fmt::Display for KeyRingError {
 }
 
 impl std::error::Error for KeyRingError {}
+
+/// The layer's configuration cannot work: reported by
+/// [`SessionManagerLayer::check`](crate::SessionManagerLayer::check), and as a panic when
+/// the layer is applied to a service (at start-up, never per request).
+///
+/// ```
+/// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+///
+/// let layer = SessionManagerLayer::new(KeyRing::generate())
+///     .with_name("__Host-session")
+///     .with_path("/app");
+/// let err = layer.check().unwrap_err();
+/// assert!(err.to_string().contains("__Host-"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: String) -> Self {
+        Self { message }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid session layer configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -289,10 +289,7 @@ impl KeyRing {
         Self::build(decoded.iter().map(|bytes| &bytes[..]), source)
     }
 
-    fn build<'a>(
-        keys: impl Iterator<Item = &'a [u8]>,
-        source: &str,
-    ) -> Result<Self, KeyRingError> {
+    fn build<'a>(keys: impl Iterator<Item = &'a [u8]>, source: &str) -> Result<Self, KeyRingError> {
         let keys: Vec<&[u8]> = keys.collect();
         if keys.is_empty() {
             return Err(KeyRingError::Empty {
@@ -398,12 +395,12 @@ mod tests {
 
     #[test]
     fn hex_wins_only_for_even_hex_digit_strings() {
-        assert_eq!(decode_entry("0aFF").as_deref().map(Vec::as_slice), Some(&[10u8, 255][..]));
-        // Odd-length hex-looking text is read as base64.
         assert_eq!(
-            decode_entry("abc").as_deref().map(Vec::len),
-            Some(2),
+            decode_entry("0aFF").as_deref().map(Vec::as_slice),
+            Some(&[10u8, 255][..])
         );
+        // Odd-length hex-looking text is read as base64.
+        assert_eq!(decode_entry("abc").as_deref().map(Vec::len), Some(2),);
         assert!(decode_entry("ab-+").is_none());
     }
 }

@@ -95,10 +95,30 @@ impl fmt::Debug for SealedRecord {
     }
 }
 
-/// Appends the postcard encoding of `sealed` to `out`.
-pub(crate) fn encode_into(sealed: &SealedRecord, out: &mut Vec<u8>) -> Result<(), Error> {
+/// The fields of a payload, borrowed from wherever they live.
+#[derive(Clone, Copy)]
+pub(crate) struct PayloadView<'a> {
+    pub(crate) id: Id,
+    pub(crate) expiry_date: OffsetDateTime,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) data: &'a HashMap<String, Value>,
+}
+
+impl SealedRecord {
+    pub(crate) fn view(&self) -> PayloadView<'_> {
+        PayloadView {
+            id: self.record.id,
+            expiry_date: self.record.expiry_date,
+            created_at: self.created_at,
+            data: &self.record.data,
+        }
+    }
+}
+
+/// Appends the postcard encoding of `payload` to `out`.
+pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
     let taken = std::mem::take(out);
-    match postcard::to_extend(&PayloadRef(sealed), taken) {
+    match postcard::to_extend(&payload, taken) {
         Ok(extended) => {
             *out = extended;
             Ok(())
@@ -121,16 +141,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
 // ---------------------------------------------------------------------------------------
 // Encoding
 
-struct PayloadRef<'a>(&'a SealedRecord);
-
-impl Serialize for PayloadRef<'_> {
+impl Serialize for PayloadView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let record = &self.0.record;
         let mut tuple = serializer.serialize_tuple(4)?;
-        tuple.serialize_element(&record.id.0.to_le_bytes())?;
-        tuple.serialize_element(&record.expiry_date.unix_timestamp())?;
-        tuple.serialize_element(&self.0.created_at.unix_timestamp())?;
-        tuple.serialize_element(&DataRef(&record.data))?;
+        tuple.serialize_element(&self.id.0.to_le_bytes())?;
+        tuple.serialize_element(&self.expiry_date.unix_timestamp())?;
+        tuple.serialize_element(&self.created_at.unix_timestamp())?;
+        tuple.serialize_element(&DataRef(self.data))?;
         tuple.end()
     }
 }
@@ -178,7 +195,10 @@ impl Serialize for ValueRef<'_> {
                 ENUM_NAME,
                 6,
                 "Array",
-                &ArrayRef { items, depth: inner },
+                &ArrayRef {
+                    items,
+                    depth: inner,
+                },
             ),
             Value::Object(map) if inner <= MAX_DEPTH => serializer.serialize_newtype_variant(
                 ENUM_NAME,
@@ -441,7 +461,7 @@ mod tests {
 
     fn roundtrip(s: &SealedRecord) -> SealedRecord {
         let mut out = Vec::new();
-        encode_into(s, &mut out).unwrap();
+        encode_into(s.view(), &mut out).unwrap();
         decode(&out).unwrap()
     }
 
@@ -465,7 +485,7 @@ mod tests {
         let ok = sealed(json!({ "deep": nest(MAX_DEPTH) }));
         assert_eq!(roundtrip(&ok), ok);
         let too_deep = sealed(json!({ "deep": nest(MAX_DEPTH + 1) }));
-        let err = encode_into(&too_deep, &mut Vec::new()).unwrap_err();
+        let err = encode_into(too_deep.view(), &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooDeep { limit: MAX_DEPTH });
     }
 
@@ -473,7 +493,7 @@ mod tests {
     fn trailing_bytes_and_garbage_are_rejected() {
         let s = sealed(json!({"a": 1}));
         let mut out = Vec::new();
-        encode_into(&s, &mut out).unwrap();
+        encode_into(s.view(), &mut out).unwrap();
         let mut longer = out.clone();
         longer.push(0);
         assert!(decode(&longer).is_none());

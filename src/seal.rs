@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyRing;
-use crate::payload::{self, SealedRecord};
+use crate::payload::{self, PayloadView, SealedRecord};
 
 /// The format version this crate writes (the first byte of every cookie).
 pub const VERSION: u8 = 0x01;
@@ -139,7 +139,7 @@ impl KeyRing {
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        self.seal_with_nonce(cookie_name, sealed, &nonce)
+        self.seal_view(cookie_name, sealed.view(), &nonce)
     }
 
     /// [`KeyRing::seal`] with a caller-chosen nonce, for frozen test vectors only.
@@ -159,7 +159,7 @@ impl KeyRing {
         sealed: &SealedRecord,
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, Error> {
-        self.seal_with_nonce(cookie_name, sealed, &nonce)
+        self.seal_view(cookie_name, sealed.view(), &nonce)
     }
 
     /// Opens a cookie value sealed for `cookie_name` under any key of the ring, and checks
@@ -210,10 +210,21 @@ impl KeyRing {
         }
     }
 
-    fn seal_with_nonce(
+    /// Seals with a fresh random nonce.
+    pub(crate) fn seal_payload(
         &self,
         cookie_name: &str,
-        sealed: &SealedRecord,
+        payload: PayloadView<'_>,
+    ) -> Result<String, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        self.seal_view(cookie_name, payload, &nonce)
+    }
+
+    fn seal_view(
+        &self,
+        cookie_name: &str,
+        payload: PayloadView<'_>,
         nonce: &[u8; NONCE_LEN],
     ) -> Result<String, Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
@@ -221,7 +232,7 @@ impl KeyRing {
         envelope.push(VERSION);
         envelope.extend_from_slice(&key.kid());
         envelope.extend_from_slice(nonce);
-        payload::encode_into(sealed, &mut envelope)?;
+        payload::encode_into(payload, &mut envelope)?;
 
         let size = encoded_len(envelope.len() + TAG_LEN);
         if size > MAX_VALUE_LEN {
@@ -233,7 +244,9 @@ impl KeyRing {
         let (header, body) = envelope
             .split_at_mut_checked(HEADER_LEN)
             .ok_or(Error::new(ErrorKind::Cipher))?;
-        let prefix = header.get(..PREFIX_LEN).ok_or(Error::new(ErrorKind::Cipher))?;
+        let prefix = header
+            .get(..PREFIX_LEN)
+            .ok_or(Error::new(ErrorKind::Cipher))?;
         let tag = with_aad(prefix, cookie_name, |aad| {
             key.aead.seal_in_place(nonce, aad, body)
         })
@@ -274,7 +287,9 @@ impl KeyRing {
         let (header, body) = envelope
             .split_at_mut_checked(HEADER_LEN)
             .ok_or(Rejected::TooShort)?;
-        let (prefix, nonce) = header.split_at_checked(PREFIX_LEN).ok_or(Rejected::TooShort)?;
+        let (prefix, nonce) = header
+            .split_at_checked(PREFIX_LEN)
+            .ok_or(Rejected::TooShort)?;
         let (version, kid) = prefix.split_first().ok_or(Rejected::TooShort)?;
         if *version != VERSION {
             return Err(Rejected::Version);

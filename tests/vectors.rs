@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use hkdf::Hkdf;
 use serde_json::json;
 use sha2::Sha256;
@@ -176,13 +176,27 @@ fn vectors() -> Vec<Vector> {
                 "80dcb2c81e",                       // expires
                 "80c6a7920d",                       // created
                 "07",                               // 7 entries
-                "03626967", "02ffffffffffffffffff01",
-                "05666c616773", "0702", "0462657461", "0101", "066c6567616379", "00",
-                "046e616d65", "0510416461204c6f76656c61636520e29c93",
-                "036e6567", "03ffffffffffffffffff01",
-                "05726174696f", "04000000000000e0bf",
-                "05726f6c6573", "0603", "050561646d696e", "0506656469746f72", "0506766965776572",
-                "07757365725f6964", "022a",
+                "03626967",
+                "02ffffffffffffffffff01",
+                "05666c616773",
+                "0702",
+                "0462657461",
+                "0101",
+                "066c6567616379",
+                "00",
+                "046e616d65",
+                "0510416461204c6f76656c61636520e29c93",
+                "036e6567",
+                "03ffffffffffffffffff01",
+                "05726174696f",
+                "04000000000000e0bf",
+                "05726f6c6573",
+                "0603",
+                "050561646d696e",
+                "0506656469746f72",
+                "0506766965776572",
+                "07757365725f6964",
+                "022a",
             ),
         },
     ]
@@ -208,7 +222,12 @@ fn frozen_vectors_open() {
         assert_eq!(opened, v.record);
         // The plaintext is exactly what the reference AEAD recovers.
         let plaintext = reference_open(&MASTER, v.name, v.cookie);
-        assert_eq!(hex::encode(plaintext), v.plaintext, "plaintext of {}", v.name);
+        assert_eq!(
+            hex::encode(plaintext),
+            v.plaintext,
+            "plaintext of {}",
+            v.name
+        );
     }
 }
 
@@ -219,6 +238,9 @@ fn random_seals_cross_open_with_the_reference_aead() {
         let a = keys.seal(v.name, &v.record).unwrap();
         let b = keys.seal(v.name, &v.record).unwrap();
         assert_ne!(a, b, "a fresh nonce per seal");
-        assert_eq!(reference_open(&MASTER, v.name, &a), reference_open(&MASTER, v.name, &b));
+        assert_eq!(
+            reference_open(&MASTER, v.name, &a),
+            reference_open(&MASTER, v.name, &b)
+        );
     }
 }

@@ -1,0 +1,285 @@
+//! [`ResponseFuture`]: after the inner service answers, decides what the response says
+//! about the session cookie.
+//!
+//! Decision order (first match wins), for a session the handler did **not** modify:
+//! 1. `delete` was called and the request had a session cookie → removal cookie;
+//! 2. the handler called `save` explicitly → that `Set-Cookie` (unless 5xx);
+//! 3. valid cookie, not 5xx, and a refresh is due (key rotated, `always_save`, or sliding
+//!    `OnInactivity` expiry past its refresh share) → re-sealed `Set-Cookie`;
+//! 4. the request's session cookie did not open → removal cookie;
+//! 5. otherwise nothing.
+//!
+//! For a **modified** session (which needs the async `Session` API):
+//! 1. the session is empty (flushed, or emptied with no id) → removal cookie if the request
+//!    had one, whatever the status;
+//! 2. 5xx → nothing is saved (the client keeps its previous cookie); an invalid incoming
+//!    cookie is still removed;
+//! 3. otherwise `Session::save` seals it → `Set-Cookie`; if it cannot be sealed (too large),
+//!    the response is replaced by a `500` with a short body and no `Set-Cookie`.
+//!
+//! Every response gets `Vary: Cookie`; every response that sets or removes the cookie gets
+//! `Cache-Control: no-store` unless the application set a `Cache-Control` itself.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower_sessions_core::{Expiry, Session};
+
+use crate::body::ResponseBody;
+use crate::service::{Incoming, Shared};
+use crate::store::RequestStore;
+
+type SaveFuture<B> = Pin<Box<dyn Future<Output = Response<ResponseBody<B>>> + Send>>;
+
+/// Body of the `500` answered when a modified session cannot be sealed.
+const SAVE_FAILED_BODY: &str = "session could not be saved\n";
+
+pin_project! {
+    /// Response future of [`SessionManager`](crate::SessionManager).
+    ///
+    /// See the [crate-level example](crate).
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        Inner {
+            #[pin]
+            future: F,
+            pending: Option<Pending>,
+        },
+        Saving {
+            future: SaveFuture<B>,
+        },
+        Done,
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(crate) fn new(future: F, pending: Pending) -> Self {
+        Self {
+            state: State::Inner {
+                future,
+                pending: Some(pending),
+            },
+        }
+    }
+}
+
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Send + 'static,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { future, pending } => {
+                    let response = ready!(future.poll(cx))?;
+                    let Some(pending) = pending.take() else {
+                        return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                    };
+                    match pending.finish(response) {
+                        Finished::Done(response) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Ok(response));
+                        }
+                        Finished::Save(future) => this.state.set(State::Saving { future }),
+                    }
+                }
+                StateProj::Saving { future } => {
+                    let response = ready!(future.as_mut().poll(cx));
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Done => panic!("ResponseFuture polled after completion"),
+            }
+        }
+    }
+}
+
+/// What the service hands to its response future.
+pub(crate) struct Pending {
+    session: Session,
+    store: Arc<RequestStore>,
+    shared: Arc<Shared>,
+    incoming: Incoming,
+}
+
+enum Finished<B> {
+    Done(Response<ResponseBody<B>>),
+    Save(SaveFuture<B>),
+}
+
+enum Action {
+    Nothing,
+    Set(HeaderValue),
+    Remove,
+}
+
+impl Pending {
+    pub(crate) fn new(
+        session: Session,
+        store: Arc<RequestStore>,
+        shared: Arc<Shared>,
+        incoming: Incoming,
+    ) -> Self {
+        Self {
+            session,
+            store,
+            shared,
+            incoming,
+        }
+    }
+
+    fn finish<B: Send + 'static>(self, response: Response<B>) -> Finished<B> {
+        if self.session.is_modified() {
+            return Finished::Save(Box::pin(self.finish_modified(response)));
+        }
+        let action = self.unmodified_action(response.status().is_server_error());
+        Finished::Done(self.apply(response.map(ResponseBody::inner), action))
+    }
+
+    /// The session's id and data are exactly what the request's cookie carried.
+    fn unmodified_action(&self, server_error: bool) -> Action {
+        let had_cookie = self.incoming != Incoming::Absent;
+        if self.store.is_deleted() {
+            return if had_cookie {
+                Action::Remove
+            } else {
+                Action::Nothing
+            };
+        }
+        if let Some(saved) = self.store.take_saved() {
+            // An explicit `save()` on an unmodified session: send what it sealed (upstream
+            // sends nothing here, tower-sessions issue #195).
+            if !server_error {
+                return Action::Set(saved.header);
+            }
+        }
+        match self.incoming {
+            Incoming::Valid { rotated } if !server_error && self.refresh_due(rotated) => {
+                match self.store.reseal_opened() {
+                    Some(Ok(header)) => Action::Set(header),
+                    Some(Err(err)) => {
+                        tracing::error!(error = %err, "session cookie could not be re-sealed");
+                        Action::Nothing
+                    }
+                    None => Action::Nothing,
+                }
+            }
+            Incoming::Invalid => Action::Remove,
+            _ => Action::Nothing,
+        }
+    }
+
+    /// Whether an unmodified valid session is re-issued on this response.
+    fn refresh_due(&self, rotated: bool) -> bool {
+        let config = &self.shared.config;
+        if rotated || config.always_save {
+            return true;
+        }
+        let expiry = self.session.expiry();
+        let Some(Expiry::OnInactivity(window)) = expiry else {
+            return false;
+        };
+        let Some(current) = self.store.opened_expiry() else {
+            return false;
+        };
+        let gain = self.store.next_expiry(expiry) - current;
+        gain.is_positive()
+            && gain.as_seconds_f64() >= config.refresh_after * window.as_seconds_f64()
+    }
+
+    async fn finish_modified<B>(self, response: Response<B>) -> Response<ResponseBody<B>> {
+        let server_error = response.status().is_server_error();
+        let action = if self.session.is_empty().await {
+            if self.incoming == Incoming::Absent {
+                Action::Nothing
+            } else {
+                Action::Remove
+            }
+        } else if server_error {
+            if self.incoming == Incoming::Invalid {
+                Action::Remove
+            } else {
+                Action::Nothing
+            }
+        } else {
+            self.store.set_expiry(self.session.expiry());
+            match self.session.save().await {
+                Ok(()) => match self.store.take_saved() {
+                    Some(saved) => Action::Set(saved.header),
+                    None => Action::Nothing,
+                },
+                Err(err) => {
+                    tracing::error!(
+                        error = %err,
+                        "session could not be saved; answering 500 without Set-Cookie"
+                    );
+                    let mut failed = Response::new(ResponseBody::message(SAVE_FAILED_BODY));
+                    *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    failed.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
+                    return self.apply(failed, Action::Nothing);
+                }
+            }
+        };
+        self.apply(response.map(ResponseBody::inner), action)
+    }
+
+    fn apply<B>(
+        &self,
+        mut response: Response<ResponseBody<B>>,
+        action: Action,
+    ) -> Response<ResponseBody<B>> {
+        let headers = response.headers_mut();
+        add_vary_cookie(headers);
+        let cookie = match action {
+            Action::Nothing => return response,
+            Action::Set(header) => header,
+            Action::Remove => self.shared.cookie.removal.clone(),
+        };
+        headers.append(SET_COOKIE, cookie);
+        if !headers.contains_key(CACHE_CONTROL) {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+}
+
+/// Adds `Vary: Cookie` unless the response already varies on it (or on everything).
+fn add_vary_cookie(headers: &mut HeaderMap) {
+    let varies = headers.get_all(VARY).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .any(|field| field == "*" || field.eq_ignore_ascii_case("cookie"))
+        })
+    });
+    if !varies {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}

@@ -1,0 +1,206 @@
+//! [`SessionManager`]: opens the session cookie before the inner service runs.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use cookie::Cookie;
+use http::header::COOKIE;
+use http::{HeaderMap, Request, Response};
+use time::OffsetDateTime;
+use tower_service::Service;
+use tower_sessions_core::Session;
+
+use crate::body::ResponseBody;
+use crate::config::{Config, CookieTemplate};
+use crate::future::{Pending, ResponseFuture};
+use crate::key::KeyRing;
+use crate::seal::Opened;
+use crate::store::RequestStore;
+
+/// At most this many bytes of `Cookie` headers are inspected per request.
+pub(crate) const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
+/// At most this many `Cookie` header fields are inspected per request.
+pub(crate) const MAX_COOKIE_HEADERS: usize = 64;
+/// At most this many cookies with the session cookie's name are tried (one AEAD open each).
+pub(crate) const MAX_CANDIDATES: usize = 4;
+
+/// What every clone of the service shares: keys, configuration, prepared cookie strings.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) config: Config,
+    pub(crate) cookie: CookieTemplate,
+}
+
+/// Middleware that gives every request a `tower_sessions_core::Session` backed by a sealed
+/// cookie. Built by [`SessionManagerLayer`](crate::SessionManagerLayer).
+///
+/// In `call` it reads the request's session cookie and opens it (one AEAD open), so the
+/// `Session` the handler sees carries only an authenticated id. After the inner service
+/// answers, [`ResponseFuture`] seals the session into a `Set-Cookie` if needed.
+///
+/// See the [crate-level example](crate).
+#[derive(Debug, Clone)]
+pub struct SessionManager<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> SessionManager<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
+    }
+
+    /// The wrapped service.
+    ///
+    /// ```
+    /// use tower::{Layer, service_fn};
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// let svc = service_fn(|_req: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// });
+    /// let manager = SessionManagerLayer::new(KeyRing::generate()).layer(svc);
+    /// let _inner = manager.get_ref();
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// What the request's cookies held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// No cookie with the session cookie's name.
+    Absent,
+    /// Only cookies that did not open (garbage, tampered, expired, unknown key...).
+    Invalid,
+    /// Several authentic cookies for different sessions (cookie tossing): none is used.
+    Ambiguous,
+    /// One authentic session.
+    Valid {
+        /// Sealed under an older key of the ring: re-seal under the newest.
+        rotated: bool,
+    },
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionManager<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let now = OffsetDateTime::now_utc();
+        let (incoming, opened) = read_session_cookie(req.headers(), &self.shared, now);
+        let id = opened.as_ref().map(|opened| opened.sealed.record.id);
+        let store = Arc::new(RequestStore::new(
+            Arc::clone(&self.shared),
+            opened.map(|opened| opened.sealed),
+            now,
+        ));
+        let session = Session::new(id, Arc::clone(&store), self.shared.config.expiry);
+        req.extensions_mut().insert(session.clone());
+        let future = self.inner.call(req);
+        ResponseFuture::new(
+            future,
+            Pending::new(session, store, Arc::clone(&self.shared), incoming),
+        )
+    }
+}
+
+/// Finds the cookies named like the session cookie in the (bounded) `Cookie` headers and
+/// opens them.
+///
+/// Duplicate names happen when a sibling subdomain or another path sets a cookie with the
+/// same name ("cookie tossing"). Cookies that do not open are ignored; if the ones that do
+/// open carry different session ids, none is used (the request gets a fresh session), so
+/// an attacker's authentic cookie is never mixed with, or preferred to, the victim's.
+pub(crate) fn read_session_cookie(
+    headers: &HeaderMap,
+    shared: &Shared,
+    now: OffsetDateTime,
+) -> (Incoming, Option<Opened>) {
+    let name = &*shared.config.name;
+    let mut candidates = 0;
+    let mut chosen: Option<Opened> = None;
+    let mut ambiguous = false;
+    let mut budget = MAX_COOKIE_HEADER_BYTES;
+
+    'headers: for header in headers.get_all(COOKIE).iter().take(MAX_COOKIE_HEADERS) {
+        let mut bytes = header.as_bytes();
+        if bytes.len() > budget {
+            // Inspect what fits, up to the last complete cookie; ignore the rest.
+            tracing::debug!("Cookie headers over the inspection limit; the rest is ignored");
+            let fits = bytes.get(..budget).unwrap_or_default();
+            bytes = fits
+                .iter()
+                .rposition(|b| *b == b';')
+                .and_then(|cut| fits.get(..cut))
+                .unwrap_or_default();
+            budget = 0;
+        } else {
+            budget -= bytes.len();
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
+            if cookie.name() != name {
+                continue;
+            }
+            candidates += 1;
+            if candidates > MAX_CANDIDATES {
+                tracing::debug!("too many session cookies in one request; the rest is ignored");
+                break 'headers;
+            }
+            let opened = match shared
+                .keys
+                .open_detailed(name, cookie.value().as_bytes(), now)
+            {
+                Ok(opened) => opened,
+                Err(reason) => {
+                    tracing::debug!(reason = reason.as_str(), "session cookie rejected");
+                    continue;
+                }
+            };
+            if let Some(end) = shared.config.lifetime_end(opened.sealed.created_at) {
+                if end <= now {
+                    tracing::debug!(
+                        reason = "maximum lifetime reached",
+                        "session cookie rejected"
+                    );
+                    continue;
+                }
+            }
+            match &chosen {
+                None => chosen = Some(opened),
+                Some(first) if first.sealed.record.id == opened.sealed.record.id => {}
+                Some(_) => ambiguous = true,
+            }
+        }
+    }
+
+    if ambiguous {
+        tracing::debug!(
+            reason = "several authentic session cookies with different ids",
+            "session cookies ignored"
+        );
+        return (Incoming::Ambiguous, None);
+    }
+    match chosen {
+        Some(opened) => (
+            Incoming::Valid {
+                rotated: !opened.by_primary,
+            },
+            Some(opened),
+        ),
+        None if candidates > 0 => (Incoming::Invalid, None),
+        None => (Incoming::Absent, None),
+    }
+}

@@ -1,0 +1,221 @@
+//! The per-request `SessionStore`: holds the record opened from this request's cookie and
+//! seals whatever the session saves. It never touches a network or a disk.
+//!
+//! `tower_sessions_core::Session` talks to a store; this one lives for one request:
+//!
+//! | `Session` calls | this store does |
+//! |---|---|
+//! | `load(id)` | returns the authenticated record from the cookie if `id` is its id (or the record saved earlier in this request) |
+//! | `create(record)` / `save(record)` | seals the record, checks the `Set-Cookie` size, keeps the header for the response |
+//! | `delete(id)` | marks the session deleted: the response removes the cookie unless the session is saved again |
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use http::HeaderValue;
+use time::OffsetDateTime;
+use tower_sessions_core::Expiry;
+use tower_sessions_core::session::{Id, Record};
+use tower_sessions_core::session_store::{self, SessionStore};
+
+use crate::config::{Config, MAX_SET_COOKIE_LEN};
+use crate::error::{Error, ErrorKind};
+use crate::payload::{PayloadView, SealedRecord};
+use crate::service::Shared;
+
+/// A sealed `Set-Cookie` ready for the response.
+pub(crate) struct Saved {
+    pub(crate) header: HeaderValue,
+    id: Id,
+}
+
+struct State {
+    /// The expiry kind used when sealing: the layer's, then the session's own at the end of
+    /// the request (`Session::set_expiry` is per request, as upstream).
+    expiry: Option<Expiry>,
+    /// The authenticated record from the request's cookie, until deleted.
+    opened: Option<Record>,
+    /// The id the cookie carried and when it was issued.
+    opened_id: Option<Id>,
+    created_at: OffsetDateTime,
+    saved: Option<Saved>,
+    deleted: bool,
+}
+
+/// The per-request store behind the request's `Session`.
+pub(crate) struct RequestStore {
+    shared: Arc<Shared>,
+    now: OffsetDateTime,
+    state: Mutex<State>,
+}
+
+impl RequestStore {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        opened: Option<SealedRecord>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let (opened, created_at) = match opened {
+            Some(sealed) => (Some(sealed.record), sealed.created_at),
+            None => (None, now),
+        };
+        let state = State {
+            expiry: shared.config.expiry,
+            opened_id: opened.as_ref().map(|record| record.id),
+            opened,
+            created_at,
+            saved: None,
+            deleted: false,
+        };
+        Self {
+            shared,
+            now,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; if something ever did, the state is still
+        // consistent (every update is a single assignment).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the expiry kind the next seal uses.
+    pub(crate) fn set_expiry(&self, expiry: Option<Expiry>) {
+        self.state().expiry = expiry;
+    }
+
+    /// The header sealed by the last `save`/`create`, if any.
+    pub(crate) fn take_saved(&self) -> Option<Saved> {
+        self.state().saved.take()
+    }
+
+    /// Whether `delete` was called for this session and nothing was saved since.
+    pub(crate) fn is_deleted(&self) -> bool {
+        self.state().deleted
+    }
+
+    /// The expiry date sealed in the request's cookie.
+    pub(crate) fn opened_expiry(&self) -> Option<OffsetDateTime> {
+        self.state()
+            .opened
+            .as_ref()
+            .map(|record| record.expiry_date)
+    }
+
+    /// Re-seals the unmodified record from the request's cookie with a fresh expiry (sliding
+    /// expiry, key rotation, `always_save`).
+    pub(crate) fn reseal_opened(&self) -> Option<Result<HeaderValue, Error>> {
+        let mut state = self.state();
+        let state = &mut *state;
+        let record = state.opened.as_ref()?;
+        Some(self.seal(state, record).map(|saved| saved.header))
+    }
+
+    /// What the sealed expiry of a session saved now would be.
+    pub(crate) fn next_expiry(&self, expiry: Option<Expiry>) -> OffsetDateTime {
+        let created_at = self.state().created_at;
+        self.shared
+            .config
+            .sealed_expiry(expiry, created_at, self.now)
+    }
+
+    fn save_record(&self, record: &Record) -> Result<(), Error> {
+        let mut state = self.state();
+        let saved = self.seal(&state, record)?;
+        state.saved = Some(saved);
+        state.deleted = false;
+        Ok(())
+    }
+
+    fn seal(&self, state: &State, record: &Record) -> Result<Saved, Error> {
+        let config: &Config = &self.shared.config;
+        // A new id (fresh session, `cycle_id`) starts a new lifetime.
+        let created_at = if state.opened_id == Some(record.id) {
+            state.created_at
+        } else {
+            self.now
+        };
+        let expiry_date = config.sealed_expiry(state.expiry, created_at, self.now);
+        let payload = PayloadView {
+            id: record.id,
+            expiry_date,
+            created_at,
+            data: &record.data,
+        };
+        let value = self.shared.keys.seal_payload(&config.name, payload)?;
+        let max_age = Config::max_age(state.expiry, expiry_date, self.now);
+        let header = self.shared.cookie.set_cookie(&value, max_age);
+        if header.len() > MAX_SET_COOKIE_LEN {
+            return Err(Error::new(ErrorKind::CookieTooLarge {
+                size: header.len(),
+                limit: MAX_SET_COOKIE_LEN,
+            }));
+        }
+        let header = HeaderValue::try_from(header).map_err(|_| Error::new(ErrorKind::Cipher))?;
+        Ok(Saved {
+            header,
+            id: record.id,
+        })
+    }
+
+    fn load_record(&self, id: &Id) -> Option<Record> {
+        let state = self.state();
+        if let Some(record) = state.opened.as_ref().filter(|record| record.id == *id) {
+            return Some(record.clone());
+        }
+        // A record saved earlier in this request (after `cycle_id`, say): open what we sealed.
+        let saved = state.saved.as_ref().filter(|saved| saved.id == *id)?;
+        let value = self.shared.cookie.value_of(saved.header.as_bytes())?;
+        self.shared
+            .keys
+            .open_detailed(&self.shared.config.name, value, self.now)
+            .ok()
+            .map(|opened| opened.sealed.record)
+    }
+
+    fn delete_record(&self, id: &Id) {
+        let mut state = self.state();
+        if state.opened.as_ref().is_some_and(|record| record.id == *id) {
+            state.opened = None;
+        }
+        if state.saved.as_ref().is_some_and(|saved| saved.id == *id) {
+            state.saved = None;
+        }
+        state.deleted = true;
+    }
+}
+
+#[async_trait]
+impl SessionStore for RequestStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Ids are 128 random bits and nothing is stored, so there is nothing to collide with.
+        self.save_record(record).map_err(Into::into)
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.save_record(record).map_err(Into::into)
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        Ok(self.load_record(session_id))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.delete_record(session_id);
+        Ok(())
+    }
+}
+
+/// Prints no session data and no cookie.
+impl fmt::Debug for RequestStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("RequestStore")
+            .field("opened", &state.opened.is_some())
+            .field("saved", &state.saved.is_some())
+            .field("deleted", &state.deleted)
+            .finish_non_exhaustive()
+    }
+}

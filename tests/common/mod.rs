@@ -1,0 +1,137 @@
+//! Shared helpers for the integration tests: the routes upstream's test suite uses, and
+//! small functions to send requests and read cookies.
+#![allow(dead_code, unreachable_pub)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use axum::routing::get;
+use cookie::Cookie;
+use http_body_util::BodyExt as _;
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt as _;
+use tower_sessions_sealed::{Expiry, Session};
+
+/// Upstream's integration routes, plus a few more used by this crate's tests.
+pub fn routes() -> Router {
+    Router::new()
+        .route("/", get(|_: Session| async move { "Hello, world!" }))
+        .route(
+            "/insert",
+            get(|session: Session| async move {
+                session.insert("foo", 42).await.unwrap();
+            }),
+        )
+        .route(
+            "/get",
+            get(|session: Session| async move {
+                format!("{}", session.get::<usize>("foo").await.unwrap().unwrap())
+            }),
+        )
+        .route(
+            "/get_value",
+            get(|session: Session| async move {
+                format!("{:?}", session.get_value("foo").await.unwrap())
+            }),
+        )
+        .route(
+            "/remove",
+            get(|session: Session| async move {
+                session.remove::<usize>("foo").await.unwrap();
+            }),
+        )
+        .route(
+            "/remove_value",
+            get(|session: Session| async move {
+                session.remove_value("foo").await.unwrap();
+            }),
+        )
+        .route(
+            "/cycle_id",
+            get(|session: Session| async move {
+                session.cycle_id().await.unwrap();
+            }),
+        )
+        .route(
+            "/flush",
+            get(|session: Session| async move {
+                session.flush().await.unwrap();
+            }),
+        )
+        .route(
+            "/set_expiry",
+            get(|session: Session| async move {
+                let expiry = Expiry::AtDateTime(OffsetDateTime::now_utc() + Duration::days(1));
+                session.set_expiry(Some(expiry));
+            }),
+        )
+        .route(
+            "/remove_expiry",
+            get(|session: Session| async move {
+                session.set_expiry(Some(Expiry::OnSessionEnd));
+            }),
+        )
+        .route(
+            "/id",
+            get(|session: Session| async move {
+                session.get_value("foo").await.unwrap();
+                format!("{:?}", session.id())
+            }),
+        )
+        .route(
+            "/counter",
+            get(|session: Session| async move {
+                let n: u64 = session.get("n").await.unwrap().unwrap_or(0);
+                session.insert("n", n + 1).await.unwrap();
+                (n + 1).to_string()
+            }),
+        )
+}
+
+/// Sends a GET to `app` with an optional `Cookie` header.
+pub async fn get_with(app: &Router, path: &str, cookie: Option<&str>) -> Response<Body> {
+    let mut request = Request::builder().uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Every `Set-Cookie` of a response, parsed.
+pub fn set_cookies(response: &Response<Body>) -> Vec<Cookie<'static>> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| Cookie::parse(value.to_str().unwrap().to_owned()).unwrap())
+        .collect()
+}
+
+/// The single `Set-Cookie` of a response, if there is one (panics on more than one).
+pub fn set_cookie(response: &Response<Body>) -> Option<Cookie<'static>> {
+    let mut all = set_cookies(response);
+    assert!(all.len() <= 1, "more than one Set-Cookie: {all:?}");
+    all.pop()
+}
+
+/// `name=value` for a `Cookie` request header.
+pub fn pair(cookie: &Cookie<'_>) -> String {
+    format!("{}={}", cookie.name(), cookie.value())
+}
+
+/// Whether a `Set-Cookie` removes the cookie.
+pub fn is_removal(cookie: &Cookie<'_>) -> bool {
+    cookie.value().is_empty() && cookie.max_age() == Some(Duration::ZERO)
+}
+
+pub async fn body_string(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub fn status(response: &Response<Body>) -> StatusCode {
+    response.status()
+}
