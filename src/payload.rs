@@ -8,7 +8,7 @@
 //! ```text
 //! payload  = id | expires | created | data             (a postcard tuple: fields back to back)
 //! id       = 16 bytes, the i128 session id, little-endian
-//! expires  = i64 zigzag varint, unix seconds (the record's expiry date, rounded down)
+//! expires  = i64 zigzag varint, unix seconds (the record's expiry date, rounded up)
 //! created  = i64 zigzag varint, unix seconds (when this session id was issued)
 //! data     = varint count, then count × (string key, value), keys in ascending byte order
 //! string   = varint length, UTF-8 bytes
@@ -47,7 +47,8 @@ const VARIANTS: &[&str] = &[
 
 /// What one sealed cookie carries: the tower-sessions record and when the session began.
 ///
-/// Times are stored with one-second precision (rounded down).
+/// Times are stored with one-second precision: the expiry date is rounded up to the next
+/// whole second (a session never expires early), the creation time down.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -145,7 +146,7 @@ impl Serialize for PayloadView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut tuple = serializer.serialize_tuple(4)?;
         tuple.serialize_element(&self.id.0.to_le_bytes())?;
-        tuple.serialize_element(&self.expiry_date.unix_timestamp())?;
+        tuple.serialize_element(&unix_seconds_ceil(self.expiry_date))?;
         tuple.serialize_element(&self.created_at.unix_timestamp())?;
         tuple.serialize_element(&DataRef(self.data))?;
         tuple.end()
@@ -247,6 +248,16 @@ impl Serialize for ObjectRef<'_> {
             )?;
         }
         map.end()
+    }
+}
+
+/// Whole unix seconds, rounded up.
+fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
+    let secs = date.unix_timestamp();
+    if date.nanosecond() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
     }
 }
 
