@@ -72,13 +72,13 @@ impl Config {
                 self.path
             )));
         }
-        if let Some(domain) = &self.domain {
-            if domain.is_empty() || !domain.bytes().all(|b| is_attribute_byte(b) && b != b' ') {
-                return Err(ConfigError::new(format!(
-                    "cookie domain {domain:?} must be non-empty and hold no ';', spaces or \
-                     control characters"
-                )));
-            }
+        if let Some(domain) = &self.domain
+            && (domain.is_empty() || !domain.bytes().all(|b| is_attribute_byte(b) && b != b' '))
+        {
+            return Err(ConfigError::new(format!(
+                "cookie domain {domain:?} must be non-empty and hold no ';', spaces or \
+                 control characters"
+            )));
         }
         let lower = name.to_ascii_lowercase();
         if lower.starts_with("__host-")
@@ -100,12 +100,12 @@ impl Config {
                 "SameSite=None requires Secure; browsers drop such cookies".to_owned(),
             ));
         }
-        if let Some(Expiry::OnInactivity(window)) = self.expiry {
-            if !window.is_positive() {
-                return Err(ConfigError::new(format!(
-                    "Expiry::OnInactivity({window}) must be a positive duration"
-                )));
-            }
+        if let Some(Expiry::OnInactivity(window)) = self.expiry
+            && !window.is_positive()
+        {
+            return Err(ConfigError::new(format!(
+                "Expiry::OnInactivity({window}) must be a positive duration"
+            )));
         }
         if !self.session_end_lifetime.is_positive() {
             return Err(ConfigError::new(format!(
@@ -113,12 +113,12 @@ impl Config {
                 self.session_end_lifetime
             )));
         }
-        if let Some(max) = self.max_lifetime {
-            if !max.is_positive() {
-                return Err(ConfigError::new(format!(
-                    "maximum lifetime {max} must be positive"
-                )));
-            }
+        if let Some(max) = self.max_lifetime
+            && !max.is_positive()
+        {
+            return Err(ConfigError::new(format!(
+                "maximum lifetime {max} must be positive"
+            )));
         }
         if !(0.0..=1.0).contains(&self.refresh_after) {
             return Err(ConfigError::new(format!(

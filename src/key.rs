@@ -365,7 +365,7 @@ const URL_SAFE_ANY_PAD: GeneralPurpose = indifferent(&base64::alphabet::URL_SAFE
 /// One entry of a key list: hex when it is an even number of hex digits, otherwise base64
 /// in the alphabet its characters name.
 fn decode_entry(entry: &str) -> Option<Zeroizing<Vec<u8>>> {
-    if entry.len() % 2 == 0 && entry.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if entry.len().is_multiple_of(2) && entry.bytes().all(|b| b.is_ascii_hexdigit()) {
         return hex::decode(entry).ok().map(Zeroizing::new);
     }
     let url_safe = entry.contains(['-', '_']);

@@ -30,6 +30,7 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aead;

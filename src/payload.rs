@@ -251,13 +251,13 @@ impl Serialize for ObjectRef<'_> {
     }
 }
 
-/// Whole unix seconds, rounded up.
+/// Whole unix seconds, rounded up (except past the last whole second `time` can represent,
+/// so that the decoder always accepts what the encoder wrote).
 fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
     let secs = date.unix_timestamp();
-    if date.nanosecond() > 0 {
-        secs.saturating_add(1)
-    } else {
-        secs
+    match secs.checked_add(1) {
+        Some(up) if date.nanosecond() > 0 && OffsetDateTime::from_unix_timestamp(up).is_ok() => up,
+        _ => secs,
     }
 }
 

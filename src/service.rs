@@ -169,14 +169,11 @@ pub(crate) fn read_session_cookie(
                     continue;
                 }
             };
-            if let Some(end) = shared.config.lifetime_end(opened.sealed.created_at) {
-                if end <= now {
-                    tracing::debug!(
-                        reason = "maximum lifetime reached",
-                        "session cookie rejected"
-                    );
-                    continue;
-                }
+            if let Some(end) = shared.config.lifetime_end(opened.sealed.created_at)
+                && end <= now
+            {
+                tracing::debug!(reason = "maximum lifetime reached", "session cookie rejected");
+                continue;
             }
             match &chosen {
                 None => chosen = Some(opened),
