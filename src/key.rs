@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use rand::Rng as _;
+use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
@@ -53,7 +53,7 @@ impl Key {
     #[must_use]
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new(vec![0u8; Self::MIN_LEN]);
-        rand::rng().fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         Self { bytes }
     }
 

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
-use rand::Rng as _;
+use rand::RngCore as _;
 use sha2::Sha256;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -138,7 +138,7 @@ impl KeyRing {
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
+        rand::thread_rng().fill_bytes(&mut nonce);
         self.seal_view(cookie_name, sealed.view(), &nonce)
     }
 
@@ -217,7 +217,7 @@ impl KeyRing {
         payload: PayloadView<'_>,
     ) -> Result<String, Error> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
+        rand::thread_rng().fill_bytes(&mut nonce);
         self.seal_view(cookie_name, payload, &nonce)
     }
 
