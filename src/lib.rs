@@ -37,6 +37,9 @@ mod aead;
 mod body;
 mod config;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod future;
 mod key;
 mod layer;
