@@ -34,13 +34,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aead;
+#[cfg(feature = "axum-login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum-login")))]
+pub mod axum_login;
 mod body;
 mod config;
 mod error;
+mod future;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
-mod future;
 mod key;
 mod layer;
 mod payload;

@@ -172,7 +172,10 @@ pub(crate) fn read_session_cookie(
             if let Some(end) = shared.config.lifetime_end(opened.sealed.created_at)
                 && end <= now
             {
-                tracing::debug!(reason = "maximum lifetime reached", "session cookie rejected");
+                tracing::debug!(
+                    reason = "maximum lifetime reached",
+                    "session cookie rejected"
+                );
                 continue;
             }
             match &chosen {
