@@ -3,14 +3,15 @@
 //! The whole session record is serialized with postcard, sealed with XChaCha20-Poly1305
 //! under a rotating [`KeyRing`] derived with HKDF-SHA256, and carried in the cookie. Nothing
 //! is stored on the server: every instance that has the keys (one environment variable)
-//! shares the sessions. Handlers use the real [`tower_sessions_core::Session`] (re-exported
+//! shares the sessions. Handlers use the real `tower_sessions_core::Session` (re-exported
 //! as [`Session`]), so tower-sessions code and crates built on it, such as `axum-login`,
 //! work unchanged.
 //!
 //! # Example (axum)
 //!
 //! ```
-//! use axum::{Router, routing::get};
+//! use axum::{Router, body::Body, http::Request, routing::get};
+//! use tower::ServiceExt as _;
 //! use tower_sessions_sealed::{Expiry, KeyRing, Session, SessionManagerLayer};
 //!
 //! async fn counter(session: Session) -> String {
@@ -19,16 +20,80 @@
 //!     n.to_string()
 //! }
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // In production: KeyRing::from_env("SESSION_KEYS")?
 //! let keys = KeyRing::generate();
 //! let layer = SessionManagerLayer::new(keys)
 //!     .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
-//! let app: Router = Router::new().route("/", get(counter)).layer(layer);
-//! # let _ = app;
+//! let app = Router::new().route("/", get(counter)).layer(layer);
+//!
+//! let response = app.clone().oneshot(Request::new(Body::empty())).await?;
+//! let cookie = response.headers()["set-cookie"].to_str()?;
+//! assert!(cookie.starts_with("id="));
+//! let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+//!
+//! let request = Request::builder().header("cookie", pair).body(Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! let body = axum::body::to_bytes(response.into_body(), 64).await?;
+//! assert_eq!(body, "1");
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Example (plain tower)
+//!
+//! The layer wraps any `tower::Service<http::Request<_>>`; the `Session` is in the request
+//! extensions. `examples/plain_tower.rs` serves this with hyper.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use tower::{Layer as _, ServiceExt as _, service_fn};
+//! use tower_sessions_sealed::{KeyRing, Session, SessionManagerLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = SessionManagerLayer::new(KeyRing::generate()).layer(service_fn(
+//!     |request: http::Request<String>| async move {
+//!         let session = request.extensions().get::<Session>().cloned();
+//!         if let Some(session) = session {
+//!             session.insert("seen", true).await.ok();
+//!         }
+//!         Ok::<_, Infallible>(http::Response::new(String::from("hello")))
+//!     },
+//! ));
+//! let response = service.oneshot(http::Request::new(String::new())).await?;
+//! assert!(response.headers().contains_key("set-cookie"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it gives |
+//! |---|---|---|
+//! | `axum-core` | yes | `Session` is an axum extractor |
+//! | `ring` | yes | XChaCha20-Poly1305 from ring's ChaCha20-Poly1305 and RustCrypto's HChaCha20 (fast) |
+//! | `pure-rust` | no | RustCrypto's `chacha20poly1305` (for targets ring does not build on); same bytes |
+//! | `axum-login` | no | `axum_login::AuthManagerLayerBuilder` for this layer |
+//!
+//! # Security
+//!
+//! Cookies are sealed with XChaCha20-Poly1305 under keys derived once with HKDF-SHA256; the
+//! format version, key id and cookie name are authenticated, and the expiry is sealed
+//! inside, so the cookie's `Max-Age` is only a hint. Any cookie that does not open, for any
+//! reason, is a fresh session and is removed; the reason goes to `tracing` at debug level,
+//! without the cookie. Keys, cookie values and session data never appear in `Debug` output,
+//! error messages or logs. The threat model and operational guidance are in `SECURITY.md`.
+//!
+//! # Known limits
+//!
+//! - A copied cookie is valid until its sealed expiry; logout cannot revoke copies.
+//! - A client can send back an older cookie that is still valid (rollback).
+//! - Concurrent requests that change the session race: the last `Set-Cookie` wins.
+//! - About 3 KB of session data fits in a 4096-byte `Set-Cookie`; a session that does not
+//!   fit makes `Session::save` return an error naming the size, otherwise the layer answers
+//!   `500` without `Set-Cookie`.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
