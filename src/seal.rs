@@ -29,8 +29,6 @@ const PREFIX_LEN: usize = VERSION_LEN + KID_LEN;
 const HEADER_LEN: usize = PREFIX_LEN + NONCE_LEN;
 /// Bytes a sealed envelope adds to the plaintext (45).
 pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
-/// The longest envelope a [`MAX_VALUE_LEN`]-character value can decode to.
-const MAX_ENVELOPE_LEN: usize = MAX_VALUE_LEN / 4 * 3;
 /// AADs up to this length are built on the stack.
 const AAD_STACK_LEN: usize = 128;
 
@@ -106,6 +104,21 @@ pub(crate) struct Opened {
     pub(crate) sealed: SealedRecord,
     /// Whether it was sealed under the ring's first key; if not, it should be re-sealed.
     pub(crate) by_primary: bool,
+    /// The decrypted plaintext, so the record can be decoded again without a clone.
+    pub(crate) plaintext: Plaintext,
+}
+
+/// An authenticated, decrypted payload (zeroized on drop).
+pub(crate) struct Plaintext {
+    envelope: Zeroizing<Vec<u8>>,
+}
+
+impl Plaintext {
+    /// Decodes the record again.
+    pub(crate) fn decode(&self) -> Option<SealedRecord> {
+        let end = self.envelope.len().checked_sub(TAG_LEN)?;
+        payload::decode(self.envelope.get(HEADER_LEN..end)?)
+    }
 }
 
 impl KeyRing {
@@ -269,11 +282,13 @@ impl KeyRing {
         if value.len() < encoded_len(OVERHEAD) {
             return Err(Rejected::TooShort);
         }
-        let mut buf = Zeroizing::new([0u8; MAX_ENVELOPE_LEN]);
+        // Exactly the decoded length (at most MAX_ENVELOPE_LEN), zeroized on drop.
+        let mut buf = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(value.len())]);
         let len = URL_SAFE_NO_PAD
             .decode_slice(value, &mut buf[..])
             .map_err(|_| Rejected::NotBase64)?;
-        let envelope = buf.get_mut(..len).ok_or(Rejected::TooShort)?;
+        buf.truncate(len);
+        let envelope = &mut buf[..];
 
         // Envelope layout (all lengths are the constants above):
         //
@@ -311,7 +326,11 @@ impl KeyRing {
         if sealed.record.expiry_date <= now {
             return Err(Rejected::Expired);
         }
-        Ok(Opened { sealed, by_primary })
+        Ok(Opened {
+            sealed,
+            by_primary,
+            plaintext: Plaintext { envelope: buf },
+        })
     }
 }
 
@@ -347,6 +366,6 @@ mod tests {
         for n in 0..100 {
             assert_eq!(encoded_len(n), URL_SAFE_NO_PAD.encode(vec![0u8; n]).len());
         }
-        assert_eq!(encoded_len(MAX_ENVELOPE_LEN), MAX_VALUE_LEN);
+        assert_eq!(encoded_len(MAX_VALUE_LEN / 4 * 3), MAX_VALUE_LEN);
     }
 }

@@ -103,7 +103,7 @@ where
         let id = opened.as_ref().map(|opened| opened.sealed.record.id);
         let store = Arc::new(RequestStore::new(
             Arc::clone(&self.shared),
-            opened.map(|opened| opened.sealed),
+            opened,
             now,
         ));
         let session = Session::new(id, Arc::clone(&store), self.shared.config.expiry);

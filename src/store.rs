@@ -21,7 +21,8 @@ use tower_sessions_core::session_store::{self, SessionStore};
 
 use crate::config::{Config, MAX_SET_COOKIE_LEN};
 use crate::error::{Error, ErrorKind};
-use crate::payload::{PayloadView, SealedRecord};
+use crate::payload::PayloadView;
+use crate::seal::{Opened, Plaintext};
 use crate::service::Shared;
 
 /// A sealed `Set-Cookie` ready for the response.
@@ -34,10 +35,17 @@ struct State {
     /// The expiry kind used when sealing: the layer's, then the session's own at the end of
     /// the request (`Session::set_expiry` is per request, as upstream).
     expiry: Option<Expiry>,
-    /// The authenticated record from the request's cookie, until deleted.
+    /// The authenticated record from the request's cookie, until the session loads it (it
+    /// is moved, not cloned) or deletes it.
     opened: Option<Record>,
-    /// The id the cookie carried and when it was issued.
+    /// Its plaintext, to decode it again if it is needed after it was moved.
+    plaintext: Option<Plaintext>,
+    /// The id and sealed expiry the cookie carried (`None` once deleted), and when the id
+    /// was issued.
     opened_id: Option<Id>,
+    opened_expiry: Option<OffsetDateTime>,
+    /// The id `created_at` belongs to (the cookie's, even after it was deleted).
+    created_id: Option<Id>,
     created_at: OffsetDateTime,
     saved: Option<Saved>,
     deleted: bool,
@@ -51,19 +59,22 @@ pub(crate) struct RequestStore {
 }
 
 impl RequestStore {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        opened: Option<SealedRecord>,
-        now: OffsetDateTime,
-    ) -> Self {
-        let (opened, created_at) = match opened {
-            Some(sealed) => (Some(sealed.record), sealed.created_at),
-            None => (None, now),
+    pub(crate) fn new(shared: Arc<Shared>, opened: Option<Opened>, now: OffsetDateTime) -> Self {
+        let (opened, plaintext, created_at) = match opened {
+            Some(opened) => (
+                Some(opened.sealed.record),
+                Some(opened.plaintext),
+                opened.sealed.created_at,
+            ),
+            None => (None, None, now),
         };
         let state = State {
             expiry: shared.config.expiry,
             opened_id: opened.as_ref().map(|record| record.id),
+            opened_expiry: opened.as_ref().map(|record| record.expiry_date),
+            created_id: opened.as_ref().map(|record| record.id),
             opened,
+            plaintext,
             created_at,
             saved: None,
             deleted: false,
@@ -98,19 +109,23 @@ impl RequestStore {
 
     /// The expiry date sealed in the request's cookie.
     pub(crate) fn opened_expiry(&self) -> Option<OffsetDateTime> {
-        self.state()
-            .opened
-            .as_ref()
-            .map(|record| record.expiry_date)
+        self.state().opened_expiry
     }
 
     /// Re-seals the unmodified record from the request's cookie with a fresh expiry (sliding
     /// expiry, key rotation, `always_save`).
     pub(crate) fn reseal_opened(&self) -> Option<Result<HeaderValue, Error>> {
-        let mut state = self.state();
-        let state = &mut *state;
-        let record = state.opened.as_ref()?;
-        Some(self.seal(state, record).map(|saved| saved.header))
+        let state = self.state();
+        state.opened_id?;
+        let decoded;
+        let record = match state.opened.as_ref() {
+            Some(record) => record,
+            None => {
+                decoded = state.plaintext.as_ref()?.decode()?.record;
+                &decoded
+            }
+        };
+        Some(self.seal(&state, record).map(|saved| saved.header))
     }
 
     /// What the sealed expiry of a session saved now would be.
@@ -132,7 +147,7 @@ impl RequestStore {
     fn seal(&self, state: &State, record: &Record) -> Result<Saved, Error> {
         let config: &Config = &self.shared.config;
         // A new id (fresh session, `cycle_id`) starts a new lifetime.
-        let created_at = if state.opened_id == Some(record.id) {
+        let created_at = if state.created_id == Some(record.id) {
             state.created_at
         } else {
             self.now
@@ -161,9 +176,17 @@ impl RequestStore {
     }
 
     fn load_record(&self, id: &Id) -> Option<Record> {
-        let state = self.state();
-        if let Some(record) = state.opened.as_ref().filter(|record| record.id == *id) {
-            return Some(record.clone());
+        let mut state = self.state();
+        if state.opened_id == Some(*id) {
+            // The first load takes the record; a later one (`Session::load`) decodes it again.
+            return match state.opened.take() {
+                Some(record) => Some(record),
+                None => state
+                    .plaintext
+                    .as_ref()
+                    .and_then(Plaintext::decode)
+                    .map(|sealed| sealed.record),
+            };
         }
         // A record saved earlier in this request (after `cycle_id`, say): open what we sealed.
         let saved = state.saved.as_ref().filter(|saved| saved.id == *id)?;
@@ -177,8 +200,11 @@ impl RequestStore {
 
     fn delete_record(&self, id: &Id) {
         let mut state = self.state();
-        if state.opened.as_ref().is_some_and(|record| record.id == *id) {
+        if state.opened_id == Some(*id) {
             state.opened = None;
+            state.plaintext = None;
+            state.opened_id = None;
+            state.opened_expiry = None;
         }
         if state.saved.as_ref().is_some_and(|saved| saved.id == *id) {
             state.saved = None;
