@@ -2,6 +2,7 @@
 //! the `Set-Cookie` strings prepared once from it.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
@@ -219,8 +220,8 @@ impl CookieTemplate {
         header.push_str(value);
         header.push_str(&self.attributes);
         if let Some(max_age) = max_age {
-            header.push_str("; Max-Age=");
-            header.push_str(&max_age.whole_seconds().to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(header, "; Max-Age={}", max_age.whole_seconds());
         }
         header
     }

@@ -150,9 +150,7 @@ impl KeyRing {
     /// assert!(keys.open("other-name", &value).is_none());
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        self.seal_view(cookie_name, sealed.view(), &nonce)
+        self.seal_payload(cookie_name, sealed.view())
     }
 
     /// [`KeyRing::seal`] with a caller-chosen nonce, for frozen test vectors only.
