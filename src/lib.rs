@@ -111,8 +111,11 @@ mod future;
 pub mod fuzzing;
 mod key;
 mod layer;
+#[warn(clippy::indexing_slicing)] // parses untrusted input
 mod payload;
+#[warn(clippy::indexing_slicing)] // parses untrusted input
 mod seal;
+#[warn(clippy::indexing_slicing)] // parses untrusted input
 mod service;
 mod store;
 

@@ -454,6 +454,7 @@ impl<'de> Visitor<'de> for ObjectSeed {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests may index
 mod tests {
     use super::*;
     use serde_json::json;

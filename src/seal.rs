@@ -286,7 +286,7 @@ impl KeyRing {
             .decode_slice(value, &mut buf[..])
             .map_err(|_| Rejected::NotBase64)?;
         buf.truncate(len);
-        let envelope = &mut buf[..];
+        let envelope = buf.as_mut_slice();
 
         // Envelope layout (all lengths are the constants above):
         //
@@ -356,6 +356,7 @@ fn with_aad<T>(prefix: &[u8], name: &str, f: impl FnOnce(&[u8]) -> T) -> T {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)] // tests may index
 mod tests {
     use super::*;
 
