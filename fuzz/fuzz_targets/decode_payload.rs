@@ -1,0 +1,44 @@
+//! Decodes an arbitrary (as if authenticated) plaintext payload through the `cfg(fuzzing)`
+//! hook behind the AEAD.
+//!
+//! Nothing may panic. Whatever decodes must encode again, decode to an equal record, and
+//! encode to the same bytes the second time (the encoding is canonical); sealed, it must
+//! open to the same record (nothing decodable is refused by the sealing side, apart from
+//! the cookie size cap).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use time::PrimitiveDateTime;
+use tower_sessions_sealed::ErrorKind;
+use tower_sessions_sealed::fuzzing::{decode_payload, encode_payload};
+use tower_sessions_sealed_fuzz::{COOKIE_NAME, ring};
+
+fuzz_target!(|data: &[u8]| {
+    let Some(record) = decode_payload(data) else {
+        return;
+    };
+    let encoded = encode_payload(&record).expect("a decoded record encodes");
+    let again = decode_payload(&encoded).expect("an encoded record decodes");
+    assert!(
+        again == record,
+        "decode → encode → decode changed the record"
+    );
+    let reencoded = encode_payload(&again).expect("a decoded record encodes");
+    assert_eq!(reencoded, encoded, "encoding is not canonical");
+
+    match ring().dangerous_seal_with_nonce(COOKIE_NAME, &record, [7; 24]) {
+        Ok(value) => {
+            let min = PrimitiveDateTime::MIN.assume_utc();
+            if record.record.expiry_date > min {
+                let opened = ring()
+                    .open_at(COOKIE_NAME, &value, min)
+                    .expect("a sealed record opens before its expiry");
+                assert!(opened == record, "seal → open changed the record");
+            }
+        }
+        Err(err) => assert!(
+            matches!(err.kind(), ErrorKind::CookieTooLarge { .. }),
+            "sealing a decoded record failed: {err}"
+        ),
+    }
+});
