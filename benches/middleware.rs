@@ -58,8 +58,6 @@ fn main() {
                     "path": case.path,
                     "prime": format!("{:?}", case.prime),
                     "set_cookie": case.set_cookie,
-                    "callgrind": case.callgrind,
-                    "allocs": case.allocs,
                 })
             );
         }
@@ -188,7 +186,11 @@ async fn steady_set_cookie_lengths(
 
 /// Whether a first `GET /login/{filler}` succeeds (`accepted`), and whether every
 /// `Set-Cookie` it sends is within the browser limit (`fits`), over `tries` attempts.
-async fn login_fits(build: fn() -> axum::Router, filler: usize, tries: usize) -> (bool, bool, usize) {
+async fn login_fits(
+    build: fn() -> axum::Router,
+    filler: usize,
+    tries: usize,
+) -> (bool, bool, usize) {
     let app = build();
     let mut accepted = true;
     let mut fits = true;

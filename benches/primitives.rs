@@ -98,9 +98,12 @@ fn to_json(value: PValue) -> Value {
         PValue::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
         PValue::String(s) => Value::String(s),
         PValue::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        PValue::Object(pairs) => {
-            Value::Object(pairs.into_iter().map(|(k, v)| (k, to_json(v))).collect::<Map<_, _>>())
-        }
+        PValue::Object(pairs) => Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
     }
 }
 
@@ -117,7 +120,11 @@ struct Inputs {
 
 fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
     let secs = date.unix_timestamp();
-    if date.nanosecond() > 0 { secs + 1 } else { secs }
+    if date.nanosecond() > 0 {
+        secs + 1
+    } else {
+        secs
+    }
 }
 
 fn inputs(label: &'static str, filler: Option<usize>) -> Inputs {
@@ -176,12 +183,17 @@ mod default_aead {
     fn key_for(key: &[u8; 32], nonce: &[u8; 24]) -> (LessSafeKey, Nonce) {
         let mut input = [0u8; 16];
         input.copy_from_slice(&nonce[..16]);
-        let subkey =
-            <[u8; 32]>::from(chacha20::hchacha::<chacha20::R20>(&(*key).into(), &input.into()));
+        let subkey = <[u8; 32]>::from(chacha20::hchacha::<chacha20::R20>(
+            &(*key).into(),
+            &input.into(),
+        ));
         let unbound = UnboundKey::new(&CHACHA20_POLY1305, &subkey).unwrap();
         let mut ietf = [0u8; 12];
         ietf[4..].copy_from_slice(&nonce[16..]);
-        (LessSafeKey::new(unbound), Nonce::assume_unique_for_key(ietf))
+        (
+            LessSafeKey::new(unbound),
+            Nonce::assume_unique_for_key(ietf),
+        )
     }
 
     pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
@@ -389,7 +401,10 @@ fn prims() -> Vec<Prim> {
             Some(&input.payload),
             "{label}: floor round trip"
         );
-        assert!(ring.open(NAME, &crate_value).is_some(), "{label}: crate round trip");
+        assert!(
+            ring.open(NAME, &crate_value).is_some(),
+            "{label}: crate round trip"
+        );
         let plaintext = postcard::to_allocvec(&input.payload).unwrap();
         let mut envelope = URL_SAFE_NO_PAD.decode(&floor_value).unwrap();
         let (header, body) = envelope.split_at_mut(HEADER_LEN);
@@ -425,7 +440,9 @@ fn prims() -> Vec<Prim> {
             let mut buf = ct.clone();
             out.push(prim("aead_default_open", label, move || {
                 buf.copy_from_slice(&ct);
-                assert!(default_aead::open(&key.key, &nonce, &aad_vec, &mut buf, &tag));
+                assert!(default_aead::open(
+                    &key.key, &nonce, &aad_vec, &mut buf, &tag
+                ));
             }));
         }
         {
