@@ -212,17 +212,36 @@ impl CookieTemplate {
         })
     }
 
-    /// The `Set-Cookie` header for `value`.
-    pub(crate) fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> String {
-        let mut header =
-            String::with_capacity(self.prefix.len() + value.len() + self.attributes.len() + 24);
+    /// Starts a `Set-Cookie` header: `name=`. The value is appended by the caller, then
+    /// [`CookieTemplate::finish`].
+    pub(crate) fn start(&self) -> String {
+        // Room for a typical session without growing.
+        let mut header = String::with_capacity(self.prefix.len() + 512 + self.suffix_len());
         header.push_str(&self.prefix);
-        header.push_str(value);
+        header
+    }
+
+    /// How many bytes [`CookieTemplate::finish`] appends at most.
+    pub(crate) fn suffix_len(&self) -> usize {
+        self.attributes.len() + "; Max-Age=".len() + 20
+    }
+
+    /// Appends the attributes (and Max-Age) to a header begun with
+    /// [`CookieTemplate::start`].
+    pub(crate) fn finish(&self, header: &mut String, max_age: Option<Duration>) {
         header.push_str(&self.attributes);
         if let Some(max_age) = max_age {
             // Writing to a String cannot fail.
             let _ = write!(header, "; Max-Age={}", max_age.whole_seconds());
         }
+    }
+
+    /// The `Set-Cookie` header for `value`.
+    #[cfg(test)]
+    pub(crate) fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> String {
+        let mut header = self.start();
+        header.push_str(value);
+        self.finish(&mut header, max_age);
         header
     }
 

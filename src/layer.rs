@@ -45,6 +45,10 @@ use crate::service::{SessionManager, Shared};
 pub struct SessionManagerLayer {
     keys: Arc<KeyRing>,
     config: Config,
+    /// Checked configuration and prepared cookie strings, rebuilt by every builder so that
+    /// [`Layer::layer`] (which axum may call per request on an unfinished router) only
+    /// clones an `Arc`.
+    shared: Result<Arc<Shared>, ConfigError>,
 }
 
 impl SessionManagerLayer {
@@ -57,10 +61,21 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     pub fn new(keys: impl Into<Arc<KeyRing>>) -> Self {
+        let keys = keys.into();
+        let config = Config::default();
+        let shared = compile(&keys, &config);
         Self {
-            keys: keys.into(),
-            config: Config::default(),
+            keys,
+            config,
+            shared,
         }
+    }
+
+    /// Applies a change to the configuration and prepares it again.
+    fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self.shared = compile(&self.keys, &self.config);
+        self
     }
 
     /// Replaces the key ring (for example with one that has a new key first).
@@ -75,7 +90,7 @@ impl SessionManagerLayer {
     #[must_use]
     pub fn with_keys(mut self, keys: impl Into<Arc<KeyRing>>) -> Self {
         self.keys = keys.into();
-        self
+        self.configure(|_| {})
     }
 
     /// The cookie's name (default `id`). `__Host-` names need `Secure`, `Path=/` and no
@@ -87,9 +102,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_name<N: Into<Cow<'static, str>>>(mut self, name: N) -> Self {
-        self.config.name = name.into();
-        self
+    pub fn with_name<N: Into<Cow<'static, str>>>(self, name: N) -> Self {
+        self.configure(|config| config.name = name.into())
     }
 
     /// Whether the cookie is `HttpOnly` (default `true`).
@@ -100,9 +114,8 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_http_only(mut self, http_only: bool) -> Self {
-        self.config.http_only = http_only;
-        self
+    pub fn with_http_only(self, http_only: bool) -> Self {
+        self.configure(|config| config.http_only = http_only)
     }
 
     /// The cookie's `SameSite` (default `Strict`). `SameSite::None` needs `Secure`.
@@ -113,9 +126,8 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
-        self.config.same_site = same_site;
-        self
+    pub fn with_same_site(self, same_site: SameSite) -> Self {
+        self.configure(|config| config.same_site = same_site)
     }
 
     /// How sessions expire (default: none, which behaves as `OnSessionEnd`).
@@ -137,9 +149,8 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_expiry(mut self, expiry: Expiry) -> Self {
-        self.config.expiry = Some(expiry);
-        self
+    pub fn with_expiry(self, expiry: Expiry) -> Self {
+        self.configure(|config| config.expiry = Some(expiry))
     }
 
     /// Whether the cookie is `Secure` (default `true`).
@@ -151,9 +162,8 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_secure(mut self, secure: bool) -> Self {
-        self.config.secure = secure;
-        self
+    pub fn with_secure(self, secure: bool) -> Self {
+        self.configure(|config| config.secure = secure)
     }
 
     /// The cookie's `Path` (default `/`).
@@ -164,9 +174,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_path<P: Into<Cow<'static, str>>>(mut self, path: P) -> Self {
-        self.config.path = path.into();
-        self
+    pub fn with_path<P: Into<Cow<'static, str>>>(self, path: P) -> Self {
+        self.configure(|config| config.path = path.into())
     }
 
     /// The cookie's `Domain` (default none: a host-only cookie, which is safer).
@@ -177,9 +186,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_domain<D: Into<Cow<'static, str>>>(mut self, domain: D) -> Self {
-        self.config.domain = Some(domain.into());
-        self
+    pub fn with_domain<D: Into<Cow<'static, str>>>(self, domain: D) -> Self {
+        self.configure(|config| config.domain = Some(domain.into()))
     }
 
     /// Re-issue the cookie on every response to a request with a valid session (default
@@ -192,9 +200,8 @@ impl SessionManagerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_always_save(mut self, always_save: bool) -> Self {
-        self.config.always_save = always_save;
-        self
+    pub fn with_always_save(self, always_save: bool) -> Self {
+        self.configure(|config| config.always_save = always_save)
     }
 
     /// An absolute cap on a session's life, counted from when its id was issued (a fresh
@@ -208,9 +215,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_max_lifetime(mut self, max_lifetime: Duration) -> Self {
-        self.config.max_lifetime = Some(max_lifetime);
-        self
+    pub fn with_max_lifetime(self, max_lifetime: Duration) -> Self {
+        self.configure(|config| config.max_lifetime = Some(max_lifetime))
     }
 
     /// How long an `OnSessionEnd` (or no-expiry) session stays valid after it was last
@@ -224,9 +230,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_session_end_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.session_end_lifetime = lifetime;
-        self
+    pub fn with_session_end_lifetime(self, lifetime: Duration) -> Self {
+        self.configure(|config| config.session_end_lifetime = lifetime)
     }
 
     /// For `Expiry::OnInactivity(d)`: re-issue the cookie of an unmodified session once
@@ -241,9 +246,8 @@ impl SessionManagerLayer {
     /// # assert!(layer.check().is_ok());
     /// ```
     #[must_use]
-    pub fn with_refresh_after(mut self, share: f64) -> Self {
-        self.config.refresh_after = share;
-        self
+    pub fn with_refresh_after(self, share: f64) -> Self {
+        self.configure(|config| config.refresh_after = share)
     }
 
     /// Checks the configuration as [`Layer::layer`] will.
@@ -260,17 +264,17 @@ impl SessionManagerLayer {
     /// assert!(layer.check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), ConfigError> {
-        self.config.compile().map(|_| ())
+        self.shared.as_ref().map(|_| ()).map_err(Clone::clone)
     }
+}
 
-    fn shared(&self) -> Result<Arc<Shared>, ConfigError> {
-        let cookie = self.config.compile()?;
-        Ok(Arc::new(Shared {
-            keys: Arc::clone(&self.keys),
-            config: self.config.clone(),
-            cookie,
-        }))
-    }
+fn compile(keys: &Arc<KeyRing>, config: &Config) -> Result<Arc<Shared>, ConfigError> {
+    let cookie = config.compile()?;
+    Ok(Arc::new(Shared {
+        keys: Arc::clone(keys),
+        config: config.clone(),
+        cookie,
+    }))
 }
 
 impl<S> Layer<S> for SessionManagerLayer {
@@ -281,8 +285,8 @@ impl<S> Layer<S> for SessionManagerLayer {
     /// If the configuration is invalid (see [`SessionManagerLayer::check`]): this happens
     /// while the application is being assembled, never while serving a request.
     fn layer(&self, inner: S) -> Self::Service {
-        match self.shared() {
-            Ok(shared) => SessionManager::new(inner, shared),
+        match &self.shared {
+            Ok(shared) => SessionManager::new(inner, Arc::clone(shared)),
             Err(err) => panic!("{err}"),
         }
     }

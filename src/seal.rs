@@ -150,7 +150,9 @@ impl KeyRing {
     /// assert!(keys.open("other-name", &value).is_none());
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
-        self.seal_payload(cookie_name, sealed.view())
+        let mut value = String::new();
+        self.seal_payload_into(cookie_name, sealed.view(), &mut value, 0)?;
+        Ok(value)
     }
 
     /// [`KeyRing::seal`] with a caller-chosen nonce, for frozen test vectors only.
@@ -170,7 +172,9 @@ impl KeyRing {
         sealed: &SealedRecord,
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, Error> {
-        self.seal_view(cookie_name, sealed.view(), &nonce)
+        let mut value = String::new();
+        self.seal_view(cookie_name, sealed.view(), &nonce, &mut value, 0)?;
+        Ok(value)
     }
 
     /// Opens a cookie value sealed for `cookie_name` under any key of the ring, and checks
@@ -221,15 +225,18 @@ impl KeyRing {
         }
     }
 
-    /// Seals with a fresh random nonce.
-    pub(crate) fn seal_payload(
+    /// Seals with a fresh random nonce and appends the cookie value to `out`, reserving
+    /// `then` more bytes for what the caller appends next.
+    pub(crate) fn seal_payload_into(
         &self,
         cookie_name: &str,
         payload: PayloadView<'_>,
-    ) -> Result<String, Error> {
+        out: &mut String,
+        then: usize,
+    ) -> Result<(), Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        self.seal_view(cookie_name, payload, &nonce)
+        self.seal_view(cookie_name, payload, &nonce, out, then)
     }
 
     fn seal_view(
@@ -237,9 +244,11 @@ impl KeyRing {
         cookie_name: &str,
         payload: PayloadView<'_>,
         nonce: &[u8; NONCE_LEN],
-    ) -> Result<String, Error> {
+        out: &mut String,
+        then: usize,
+    ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
-        let mut envelope = Vec::with_capacity(512);
+        let mut envelope = Vec::with_capacity(1024);
         envelope.push(VERSION);
         envelope.extend_from_slice(&key.kid());
         envelope.extend_from_slice(nonce);
@@ -263,7 +272,9 @@ impl KeyRing {
         })
         .map_err(|_| Error::new(ErrorKind::Cipher))?;
         envelope.extend_from_slice(&tag);
-        Ok(URL_SAFE_NO_PAD.encode(&envelope))
+        out.reserve(size + then);
+        URL_SAFE_NO_PAD.encode_string(&envelope, out);
+        Ok(())
     }
 
     /// Opens `value` (the raw cookie value bytes) and says why not when it does not.

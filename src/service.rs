@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use cookie::Cookie;
 use http::header::COOKIE;
 use http::{HeaderMap, Request, Response};
 use time::OffsetDateTime;
@@ -101,11 +100,7 @@ where
         let now = OffsetDateTime::now_utc();
         let (incoming, opened) = read_session_cookie(req.headers(), &self.shared, now);
         let id = opened.as_ref().map(|opened| opened.sealed.record.id);
-        let store = Arc::new(RequestStore::new(
-            Arc::clone(&self.shared),
-            opened,
-            now,
-        ));
+        let store = Arc::new(RequestStore::new(Arc::clone(&self.shared), opened, now));
         let session = Session::new(id, Arc::clone(&store), self.shared.config.expiry);
         req.extensions_mut().insert(session.clone());
         let future = self.inner.call(req);
@@ -149,9 +144,8 @@ pub(crate) fn read_session_cookie(
         } else {
             budget -= bytes.len();
         }
-        let text = String::from_utf8_lossy(bytes);
-        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
-            if cookie.name() != name {
+        for (cookie_name, value) in cookie_pairs(bytes) {
+            if cookie_name != name.as_bytes() {
                 continue;
             }
             candidates += 1;
@@ -159,10 +153,7 @@ pub(crate) fn read_session_cookie(
                 tracing::debug!("too many session cookies in one request; the rest is ignored");
                 break 'headers;
             }
-            let opened = match shared
-                .keys
-                .open_detailed(name, cookie.value().as_bytes(), now)
-            {
+            let opened = match shared.keys.open_detailed(name, value, now) {
                 Ok(opened) => opened,
                 Err(reason) => {
                     tracing::debug!(reason = reason.as_str(), "session cookie rejected");
@@ -202,5 +193,46 @@ pub(crate) fn read_session_cookie(
         ),
         None if candidates > 0 => (Incoming::Invalid, None),
         None => (Incoming::Absent, None),
+    }
+}
+
+/// The `name=value` pairs of one `Cookie` header field (RFC 6265 §4.2.1, parsed leniently
+/// as §5.4 and browsers do): pairs separated by `;`, whitespace around names and values
+/// ignored, pieces without `=` skipped. Values are taken as they are (a quoted value keeps
+/// its quotes, and so is never a sealed value).
+///
+/// Works on bytes: the session cookie's value is base64url, so nothing needs to be valid
+/// UTF-8, and no other cookie is decoded or copied (this replaced `cookie::Cookie::
+/// split_parse` after UTF-8 validation, which cost several passes over the whole header).
+fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    header.split(|b| *b == b';').filter_map(|pair| {
+        let eq = pair.iter().position(|b| *b == b'=')?;
+        let (name, value) = pair.split_at(eq);
+        Some((name.trim_ascii(), value.get(1..)?.trim_ascii()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_pairs;
+
+    #[test]
+    fn cookie_pairs_split_like_browsers_send_them() {
+        let pairs: Vec<_> = cookie_pairs(b" a=1;b = 2 ;;c=\"q\"; d=x=y; noeq ;e=; =v\xff")
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        let expected: Vec<(&[u8], &[u8])> = vec![
+            (b"a", b"1"),
+            (b"b", b"2"),
+            (b"c", b"\"q\""),
+            (b"d", b"x=y"),
+            (b"e", b""),
+            (b"", b"v\xff"),
+        ];
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(pairs, expected);
     }
 }

@@ -159,9 +159,18 @@ impl RequestStore {
             created_at,
             data: &record.data,
         };
-        let value = self.shared.keys.seal_payload(&config.name, payload)?;
-        let max_age = Config::max_age(state.expiry, expiry_date, self.now);
-        let header = self.shared.cookie.set_cookie(&value, max_age);
+        let cookie = &self.shared.cookie;
+        let mut header = cookie.start();
+        self.shared.keys.seal_payload_into(
+            &config.name,
+            payload,
+            &mut header,
+            cookie.suffix_len(),
+        )?;
+        cookie.finish(
+            &mut header,
+            Config::max_age(state.expiry, expiry_date, self.now),
+        );
         if header.len() > MAX_SET_COOKIE_LEN {
             return Err(Error::new(ErrorKind::CookieTooLarge {
                 size: header.len(),
