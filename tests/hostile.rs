@@ -55,17 +55,19 @@ fn app(keys: &Arc<KeyRing>) -> Router {
     routes()
         .route(
             "/deep/{n}",
-            get(|session: Session, axum::extract::Path(n): axum::extract::Path<usize>| async move {
-                let value = (0..n).fold(json!(1), |v, _| json!([v]));
-                session.insert("deep", value).await.unwrap();
-                match session.save().await {
-                    Ok(()) => "saved".to_owned(),
-                    Err(err) => {
-                        session.remove_value("deep").await.unwrap();
-                        format!("refused: {err}")
+            get(
+                |session: Session, axum::extract::Path(n): axum::extract::Path<usize>| async move {
+                    let value = (0..n).fold(json!(1), |v, _| json!([v]));
+                    session.insert("deep", value).await.unwrap();
+                    match session.save().await {
+                        Ok(()) => "saved".to_owned(),
+                        Err(err) => {
+                            session.remove_value("deep").await.unwrap();
+                            format!("refused: {err}")
+                        }
                     }
-                }
-            }),
+                },
+            ),
         )
         .route(
             "/deep_unhandled",
@@ -94,7 +96,10 @@ async fn huge_numerous_and_odd_cookies_are_a_fresh_session() {
     let app = app(&keys);
     let megabyte = "A".repeat(1 << 20);
     let cases: Vec<(&str, Vec<HeaderValue>)> = vec![
-        ("1 MB value", vec![HeaderValue::from_str(&format!("id={megabyte}")).unwrap()]),
+        (
+            "1 MB value",
+            vec![HeaderValue::from_str(&format!("id={megabyte}")).unwrap()],
+        ),
         (
             "1 MB of other cookies",
             vec![HeaderValue::from_str(&format!("junk={megabyte}; id=x")).unwrap()],
@@ -107,7 +112,10 @@ async fn huge_numerous_and_odd_cookies_are_a_fresh_session() {
             "1000 other cookies",
             vec![
                 HeaderValue::from_str(
-                    &(0..1000).map(|i| format!("c{i}=v{i}")).collect::<Vec<_>>().join("; "),
+                    &(0..1000)
+                        .map(|i| format!("c{i}=v{i}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 )
                 .unwrap(),
             ],
@@ -120,9 +128,7 @@ async fn huge_numerous_and_odd_cookies_are_a_fresh_session() {
         ),
         (
             "non-UTF-8 bytes",
-            vec![
-                HeaderValue::from_bytes(b"a=\xff\xfe; id=\xc3\x28garbage; b=\x80").unwrap(),
-            ],
+            vec![HeaderValue::from_bytes(b"a=\xff\xfe; id=\xc3\x28garbage; b=\x80").unwrap()],
         ),
         ("no name", vec![HeaderValue::from_static("=x; ; ;=; id")]),
     ];
@@ -141,9 +147,15 @@ async fn a_valid_cookie_is_found_among_junk_and_in_split_headers() {
     let keys = keys();
     let app = app(&keys);
     let cookie = set_cookie(&get_with(&app, "/insert", None).await).unwrap();
-    let junk = (0..200).map(|i| format!("c{i}=v{i}")).collect::<Vec<_>>().join("; ");
+    let junk = (0..200)
+        .map(|i| format!("c{i}=v{i}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     let mut headers: Vec<HeaderValue> = (0..20)
-        .map(|i| HeaderValue::from_str(&format!("x{i}=\u{7f}")).unwrap_or(HeaderValue::from_static("y=1")))
+        .map(|i| {
+            HeaderValue::from_str(&format!("x{i}=\u{7f}"))
+                .unwrap_or(HeaderValue::from_static("y=1"))
+        })
         .collect();
     headers.push(HeaderValue::from_bytes(b"bin=\xff\xfe").unwrap());
     headers.push(HeaderValue::from_str(&format!("{junk}; {}", pair(&cookie))).unwrap());
@@ -183,7 +195,10 @@ async fn work_per_request_is_bounded() {
     assert_eq!(response.status(), StatusCode::OK);
     let log = captured.text();
     let rejected = log.matches("session cookie rejected").count();
-    assert!((1..=4).contains(&rejected), "{rejected} cookies were opened");
+    assert!(
+        (1..=4).contains(&rejected),
+        "{rejected} cookies were opened"
+    );
     assert!(log.contains("too many session cookies"));
 }
 
@@ -199,7 +214,10 @@ async fn values_nested_too_deep_are_refused_at_save_time() {
 
     let response = get_with(&app, "/deep/65", None).await;
     let body = body_string(response).await;
-    assert!(body.starts_with("refused: ") && body.contains("deeper than 64"), "{body}");
+    assert!(
+        body.starts_with("refused: ") && body.contains("deeper than 64"),
+        "{body}"
+    );
 
     let response = get_with(&app, "/deep_unhandled", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -265,7 +283,10 @@ async fn no_secret_reaches_the_logs_or_debug_output() {
         tracing::debug!(layer = ?after, "debug output of the router");
     }
     let log = captured.text();
-    assert!(log.contains("session cookie rejected"), "capture works:\n{log}");
+    assert!(
+        log.contains("session cookie rejected"),
+        "capture works:\n{log}"
+    );
     assert!(log.contains("4096"), "the oversize error is logged:\n{log}");
 
     let mut secrets = vec![
@@ -281,14 +302,21 @@ async fn no_secret_reaches_the_logs_or_debug_output() {
         )
         .unwrap();
         secrets.push(hex::encode(&bytes));
-        secrets.push(format!("{:?}", &bytes[..8]).trim_end_matches(']').to_owned());
+        secrets.push(
+            format!("{:?}", &bytes[..8])
+                .trim_end_matches(']')
+                .to_owned(),
+        );
     }
     for value in &cookie_values {
         secrets.push(value.clone());
         secrets.push(value[..24].to_owned());
     }
     for secret in secrets {
-        assert!(!log.contains(&secret), "{secret} appears in the logs:\n{log}");
+        assert!(
+            !log.contains(&secret),
+            "{secret} appears in the logs:\n{log}"
+        );
     }
 
     // Debug output of the crate's own types.
