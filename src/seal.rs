@@ -108,9 +108,13 @@ pub(crate) struct Opened {
     pub(crate) plaintext: Plaintext,
 }
 
-/// An authenticated, decrypted payload (zeroized on drop).
+/// An authenticated, decrypted payload.
+///
+/// Not zeroized: the same data lives on, decoded, in the `Record` that tower-sessions keeps
+/// as plain `String`s and `serde_json::Value`s, so wiping this copy would protect nothing
+/// while costing a byte-by-byte pass on every request. Key material is zeroized.
 pub(crate) struct Plaintext {
-    envelope: Zeroizing<Vec<u8>>,
+    envelope: Vec<u8>,
 }
 
 impl Plaintext {
@@ -291,8 +295,8 @@ impl KeyRing {
         if value.len() < encoded_len(OVERHEAD) {
             return Err(Rejected::TooShort);
         }
-        // Exactly the decoded length (at most MAX_ENVELOPE_LEN), zeroized on drop.
-        let mut buf = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(value.len())]);
+        // Exactly the decoded length (at most 3 KiB, see MAX_VALUE_LEN).
+        let mut buf = vec![0u8; base64::decoded_len_estimate(value.len())];
         let len = URL_SAFE_NO_PAD
             .decode_slice(value, &mut buf[..])
             .map_err(|_| Rejected::NotBase64)?;

@@ -205,8 +205,16 @@ pub(crate) fn read_session_cookie(
 /// UTF-8, and no other cookie is decoded or copied (this replaced `cookie::Cookie::
 /// split_parse` after UTF-8 validation, which cost several passes over the whole header).
 fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    header.split(|b| *b == b';').filter_map(|pair| {
-        let eq = pair.iter().position(|b| *b == b'=')?;
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
+    std::iter::from_fn(move || {
+        let end = ends.next()?;
+        let pair = header.get(start..end).unwrap_or_default();
+        start = end + 1;
+        Some(pair)
+    })
+    .filter_map(|pair| {
+        let eq = memchr::memchr(b'=', pair)?;
         let (name, value) = pair.split_at(eq);
         Some((name.trim_ascii(), value.get(1..)?.trim_ascii()))
     })
