@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use cookie::Cookie;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower_sessions_sealed::session::{Id, Record};
@@ -262,16 +261,16 @@ pub fn expected_session(
     let mut candidates = 0;
     let mut authentic: Vec<SealedRecord> = Vec::new();
     'headers: for header in headers {
-        let text = String::from_utf8_lossy(header);
-        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
-            if cookie.name() != COOKIE_NAME {
+        for (name, value) in rfc6265_pairs(header) {
+            if name != COOKIE_NAME.as_bytes() {
                 continue;
             }
             candidates += 1;
             if candidates > MAX_CANDIDATES {
                 break 'headers;
             }
-            if let Some(sealed) = ring().open_at(COOKIE_NAME, cookie.value(), now) {
+            let value = String::from_utf8_lossy(&value);
+            if let Some(sealed) = ring().open_at(COOKIE_NAME, &value, now) {
                 authentic.push(sealed);
             }
         }
@@ -284,6 +283,25 @@ pub fn expected_session(
         _ => None,
     };
     (session, ids)
+}
+
+/// The `name=value` pairs of one `Cookie` header as RFC 6265 §5.2/§4.2.1 defines them:
+/// split at `;`, then at the first `=`; only SP and HTAB are trimmed (not Unicode
+/// whitespace). A deliberately simple, independent model of the layer's scanner.
+pub fn rfc6265_pairs(header: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let wsp = |b: &u8| *b == b' ' || *b == b'\t';
+    let trim = |s: &[u8]| -> Vec<u8> {
+        let start = s.iter().position(|b| !wsp(b)).unwrap_or(s.len());
+        let end = s.iter().rposition(|b| !wsp(b)).map_or(start, |i| i + 1);
+        s[start..end.max(start)].to_vec()
+    };
+    header
+        .split(|b| *b == b';')
+        .filter_map(|pair| {
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
+        })
+        .collect()
 }
 
 /// The ids of the fixtures that open as [`COOKIE_NAME`] at `now`.
