@@ -17,7 +17,6 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
 use cookie::Cookie;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, StatusCode};
@@ -26,25 +25,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
-use tower_sessions_sealed::{MAX_SET_COOKIE_LEN, Session, SessionManagerLayer};
+use tower_sessions_sealed::MAX_SET_COOKIE_LEN;
 use tower_sessions_sealed_fuzz::{
-    COOKIE_NAME, expected_session, parse_header_input, ring, valid_ids,
+    COOKIE_NAME, expected_session, parse_header_input, ring, test_app, valid_ids,
 };
-
-/// The session as the handler saw it: `<id or ->` and the `foo` value.
-async fn describe(session: &Session) -> String {
-    let id = session
-        .id()
-        .map_or_else(|| "-".to_owned(), |id| id.0.to_string());
-    let value = session
-        .get_value("foo")
-        .await
-        .expect("the store never fails");
-    format!(
-        "{id} {}",
-        value.map_or_else(|| "-".to_owned(), |v| v.to_string())
-    )
-}
 
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -57,25 +41,7 @@ fn runtime() -> &'static Runtime {
 
 fn app() -> &'static Router {
     static APP: OnceLock<Router> = OnceLock::new();
-    APP.get_or_init(|| {
-        Router::new()
-            .route(
-                "/read",
-                get(|session: Session| async move { describe(&session).await }),
-            )
-            .route(
-                "/insert",
-                get(|session: Session| async move {
-                    let before = describe(&session).await;
-                    session
-                        .insert("foo", 42)
-                        .await
-                        .expect("the store never fails");
-                    before
-                }),
-            )
-            .layer(SessionManagerLayer::new(std::sync::Arc::clone(ring())))
-    })
+    APP.get_or_init(test_app)
 }
 
 fuzz_target!(|data: &[u8]| {

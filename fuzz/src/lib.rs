@@ -1,18 +1,23 @@
 //! Fixtures shared by the fuzz targets and the seed-corpus generator
 //! (`examples/make_corpus.rs`): a fixed key ring, a table of cookies sealed under it with
 //! fixed nonces (so the committed corpus is reproducible and holds valid cookies), the
-//! input format of the `cookie_header` target, and a reference model of which session a
-//! request's `Cookie` headers should yield.
+//! input format of the `cookie_header` target, the app it drives, and a reference model of
+//! which session a request's `Cookie` headers should yield.
+//!
+//! The main crate's `tests/fuzz_corpus.rs` includes this file (`#[path]`), so the corpus
+//! replay under `cargo test` and the fuzz targets check against one model.
 //!
 //! The keys here are public test keys: never use them outside fuzzing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use axum::Router;
+use axum::routing::get;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower_sessions_sealed::session::{Id, Record};
-use tower_sessions_sealed::{Key, KeyRing, SealedRecord};
+use tower_sessions_sealed::{Key, KeyRing, SealedRecord, Session, SessionManagerLayer};
 
 /// The session cookie name (the layer's default).
 pub const COOKIE_NAME: &str = "id";
@@ -311,4 +316,41 @@ pub fn valid_ids(now: OffsetDateTime) -> Vec<i128> {
         .filter(|f| f.opens(COOKIE_NAME, now))
         .map(|f| f.sealed.record.id.0)
         .collect()
+}
+
+/// The session as the handler saw it: `<id or -> <foo or ->`.
+pub async fn describe(session: &Session) -> String {
+    let id = session
+        .id()
+        .map_or_else(|| "-".to_owned(), |id| id.0.to_string());
+    let value = session
+        .get_value("foo")
+        .await
+        .expect("the store never fails");
+    format!(
+        "{id} {}",
+        value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+    )
+}
+
+/// The app the `cookie_header` target drives: `/read` answers [`describe`], `/insert` does
+/// too and then inserts `foo = 42`; behind `SessionManagerLayer` with [`ring()`].
+pub fn test_app() -> Router {
+    Router::new()
+        .route(
+            "/read",
+            get(|session: Session| async move { describe(&session).await }),
+        )
+        .route(
+            "/insert",
+            get(|session: Session| async move {
+                let before = describe(&session).await;
+                session
+                    .insert("foo", 42)
+                    .await
+                    .expect("the store never fails");
+                before
+            }),
+        )
+        .layer(SessionManagerLayer::new(Arc::clone(ring())))
 }
