@@ -9,6 +9,7 @@ use http::HeaderValue;
 use time::{Duration, OffsetDateTime};
 use tower_sessions_core::Expiry;
 
+use crate::backends::revocation::RevocationConfig;
 use crate::error::ConfigError;
 
 /// Browsers accept a cookie whose `Set-Cookie` (name, value and attributes) is at most this
@@ -36,6 +37,7 @@ pub(crate) struct Config {
     pub(crate) session_end_lifetime: Duration,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) refresh_after: f64,
+    pub(crate) revocation: RevocationConfig,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             session_end_lifetime: DEFAULT_SESSION_END_LIFETIME,
             max_lifetime: None,
             refresh_after: DEFAULT_REFRESH_AFTER,
+            revocation: RevocationConfig::default(),
         }
     }
 }

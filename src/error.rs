@@ -299,3 +299,43 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Revocation could not be written or checked: the store failed, or the subject given to
+/// [`Revoker::revoke_subject`](crate::Revoker::revoke_subject) names no one.
+///
+/// The message names the failure (the store's own error text, which for the published
+/// stores holds no session data), never a cookie or session contents.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use tower_sessions::MemoryStore;
+/// use tower_sessions_sealed::{KeyRing, SessionManagerLayer, Subject};
+///
+/// let layer = SessionManagerLayer::new(KeyRing::generate())
+///     .with_revocation(MemoryStore::default())
+///     .with_revocation_subject(Subject::key("user"));
+/// let err = layer.revoker().unwrap().revoke_subject(&()).await.unwrap_err();
+/// assert!(err.to_string().contains("null"));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationError {
+    message: String,
+}
+
+impl RevocationError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RevocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RevocationError {}

@@ -17,6 +17,12 @@
 //! 3. otherwise `Session::save` seals it → `Set-Cookie`; if it cannot be sealed (too large),
 //!    the response is replaced by a `500` with a short body and no `Set-Cookie`.
 //!
+//! With revocation, a response whose action ends the request's authentic session (removes
+//! its cookie, or sets a cookie with another id) is sent only after the old id's tombstone
+//! is written; if that write fails the response is a `503` without `Set-Cookie` (unless
+//! failing open). Before any of this, the service may have checked the cookie against the
+//! store (the `Checking` state).
+//!
 //! Every response gets `Vary: Cookie`; every response that sets or removes the cookie gets
 //! `Cache-Control: no-store` unless the application set a `Cache-Control` itself.
 
@@ -29,30 +35,39 @@ use std::task::{Context, Poll, ready};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
+use time::OffsetDateTime;
 use tower_sessions_core::{Expiry, Session};
 
+use crate::backends::revocation::CookieSession;
 use crate::body::ResponseBody;
 use crate::service::{Incoming, Shared};
-use crate::store::RequestStore;
+use crate::store::{RequestStore, Saved};
 
 type SaveFuture<B> = Pin<Box<dyn Future<Output = Response<ResponseBody<B>>> + Send>>;
+type CheckFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
 /// Body of the `500` answered when a modified session cannot be sealed.
 const SAVE_FAILED_BODY: &str = "session could not be saved\n";
+/// Body of the `503` answered when the revocation store fails (fail closed).
+const UNAVAILABLE_BODY: &str = "session store unavailable\n";
 
 pin_project! {
     /// Response future of [`SessionManager`](crate::SessionManager).
     ///
     /// See the [crate-level example](crate).
-    pub struct ResponseFuture<F, B> {
+    pub struct ResponseFuture<F, B, E> {
         #[pin]
-        state: State<F, B>,
+        state: State<F, B, E>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, B> {
+    enum State<F, B, E> {
+        // The revocation store is being asked; the inner service runs after it answers.
+        Checking {
+            future: CheckFuture<B, E>,
+        },
         Inner {
             #[pin]
             future: F,
@@ -65,7 +80,7 @@ pin_project! {
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
+impl<F, B, E> ResponseFuture<F, B, E> {
     pub(crate) fn new(future: F, pending: Pending) -> Self {
         Self {
             state: State::Inner {
@@ -74,15 +89,21 @@ impl<F, B> ResponseFuture<F, B> {
             },
         }
     }
+
+    pub(crate) fn checking(future: CheckFuture<B, E>) -> Self {
+        Self {
+            state: State::Checking { future },
+        }
+    }
 }
 
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<F, B, E> Future for ResponseFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: Send + 'static,
@@ -93,6 +114,11 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
+                StateProj::Checking { future } => {
+                    let output = ready!(future.as_mut().poll(cx));
+                    this.state.set(State::Done);
+                    return Poll::Ready(output);
+                }
                 StateProj::Inner { future, pending } => {
                     let response = ready!(future.poll(cx))?;
                     let Some(pending) = pending.take() else {
@@ -117,22 +143,43 @@ where
     }
 }
 
+/// The answer when the revocation store fails and the layer fails closed: `503`, no
+/// `Set-Cookie` (the client keeps its cookie and can retry), not cacheable.
+pub(crate) fn unavailable<B>() -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::message(UNAVAILABLE_BODY));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    add_vary_cookie(headers);
+    response
+}
+
 /// What the service hands to its response future.
 pub(crate) struct Pending {
     session: Session,
     store: Arc<RequestStore>,
     shared: Arc<Shared>,
     incoming: Incoming,
+    /// The request's authentic session, when revocation is on (its tombstone is written if
+    /// the response ends it).
+    cookie: Option<CookieSession>,
 }
 
-enum Finished<B> {
+/// What [`Pending::finish`] leaves to do.
+pub(crate) enum Finished<B> {
+    /// The response is ready.
     Done(Response<ResponseBody<B>>),
+    /// The session must be saved or its tombstone written first.
     Save(SaveFuture<B>),
 }
 
 enum Action {
     Nothing,
-    Set(HeaderValue),
+    Set(Saved),
     Remove,
 }
 
@@ -142,21 +189,67 @@ impl Pending {
         store: Arc<RequestStore>,
         shared: Arc<Shared>,
         incoming: Incoming,
+        cookie: Option<CookieSession>,
     ) -> Self {
         Self {
             session,
             store,
             shared,
             incoming,
+            cookie,
         }
     }
 
-    fn finish<B: Send + 'static>(self, response: Response<B>) -> Finished<B> {
+    pub(crate) fn finish<B: Send + 'static>(self, response: Response<B>) -> Finished<B> {
         if self.session.is_modified() {
             return Finished::Save(Box::pin(self.finish_modified(response)));
         }
         let action = self.unmodified_action(response.status().is_server_error());
-        Finished::Done(self.apply(response.map(ResponseBody::inner), action))
+        let response = response.map(ResponseBody::inner);
+        if self.ends_session(&action).is_some() {
+            return Finished::Save(Box::pin(self.conclude(response, action)));
+        }
+        Finished::Done(self.apply(response, action))
+    }
+
+    /// The request's authentic session, if `action` ends it: removes its cookie, or
+    /// replaces it with one for another id (`cycle_id`).
+    fn ends_session(&self, action: &Action) -> Option<&CookieSession> {
+        let cookie = self.cookie.as_ref()?;
+        let ends = match action {
+            Action::Nothing => false,
+            Action::Remove => true,
+            Action::Set(saved) => saved.id != cookie.id,
+        };
+        ends.then_some(cookie)
+    }
+
+    /// Writes the tombstone of a session `action` ends (fail closed: a `503` without
+    /// `Set-Cookie` if the store fails), then applies `action`.
+    async fn conclude<B>(
+        self,
+        response: Response<ResponseBody<B>>,
+        action: Action,
+    ) -> Response<ResponseBody<B>> {
+        if let (Some(cookie), Some(revocation)) =
+            (self.ends_session(&action), self.shared.revocation.as_ref())
+            && let Err(err) = revocation.end(cookie, OffsetDateTime::now_utc()).await
+        {
+            if !revocation.fail_open() {
+                tracing::error!(
+                    error = %err,
+                    "the ended session's tombstone could not be written; answering 503 \
+                     (fail closed)"
+                );
+                return unavailable();
+            }
+            tracing::warn!(
+                error = %err,
+                "the ended session's tombstone could not be written; failing open: copies \
+                 of its cookie stay valid"
+            );
+        }
+        self.apply(response, action)
     }
 
     /// The session's id and data are exactly what the request's cookie carried.
@@ -173,13 +266,13 @@ impl Pending {
             // An explicit `save()` on an unmodified session: send what it sealed (upstream
             // sends nothing here, tower-sessions issue #195).
             if !server_error {
-                return Action::Set(saved.header);
+                return Action::Set(saved);
             }
         }
         match self.incoming {
             Incoming::Valid { rotated } if !server_error && self.refresh_due(rotated) => {
                 match self.store.reseal_opened() {
-                    Some(Ok(header)) => Action::Set(header),
+                    Some(Ok(saved)) => Action::Set(saved),
                     Some(Err(err)) => {
                         tracing::error!(error = %err, "session cookie could not be re-sealed");
                         Action::Nothing
@@ -196,6 +289,16 @@ impl Pending {
     fn refresh_due(&self, rotated: bool) -> bool {
         let config = &self.shared.config;
         if rotated || config.always_save {
+            return true;
+        }
+        // An amortized revocation check carries its time in the cookie.
+        if self.store.checked_now()
+            && self
+                .shared
+                .revocation
+                .as_ref()
+                .is_some_and(|revocation| revocation.revalidates())
+        {
             return true;
         }
         let expiry = self.session.expiry();
@@ -228,7 +331,7 @@ impl Pending {
             self.store.set_expiry(self.session.expiry());
             match self.session.save().await {
                 Ok(()) => match self.store.take_saved() {
-                    Some(saved) => Action::Set(saved.header),
+                    Some(saved) => Action::Set(saved),
                     None => Action::Nothing,
                 },
                 Err(err) => {
@@ -246,7 +349,8 @@ impl Pending {
                 }
             }
         };
-        self.apply(response.map(ResponseBody::inner), action)
+        self.conclude(response.map(ResponseBody::inner), action)
+            .await
     }
 
     fn apply<B>(
@@ -258,7 +362,7 @@ impl Pending {
         add_vary_cookie(headers);
         let cookie = match action {
             Action::Nothing => return response,
-            Action::Set(header) => header,
+            Action::Set(saved) => saved.header,
             Action::Remove => self.shared.cookie.removal.clone(),
         };
         headers.append(SET_COOKIE, cookie);

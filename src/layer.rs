@@ -8,7 +8,9 @@ use cookie::SameSite;
 use time::Duration;
 use tower_layer::Layer;
 use tower_sessions_core::Expiry;
+use tower_sessions_core::session_store::SessionStore;
 
+use crate::backends::revocation::{Revocation, Revoker, StoreHandle, Subject};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::key::KeyRing;
@@ -250,13 +252,147 @@ impl SessionManagerLayer {
         self.configure(|config| config.refresh_after = share)
     }
 
+    /// Turns on revocation: tombstones for ended sessions (and revoked subjects) are kept in
+    /// `store`, any tower-sessions `SessionStore` (0.14): `MemoryStore`, `SqliteStore` or
+    /// `PostgresStore` (tower-sessions-sqlx-store 0.15), `RedisStore`
+    /// (tower-sessions-redis-store 0.16), or your own.
+    ///
+    /// - A session that ends (`Session::delete`, `flush`, `cycle_id`, or emptied by
+    ///   `remove`/`clear`) gets a tombstone for its old id; the response that ended it is sent
+    ///   only after the tombstone is written. From then on every copy of that cookie opens as
+    ///   a fresh session and is removed.
+    /// - Every authentic cookie is checked before the inner service is called: one store
+    ///   lookup per request (two, run concurrently, with a
+    ///   [subject](Self::with_revocation_subject)), or at most one per
+    ///   [interval](Self::with_revalidate_every).
+    /// - A store error fails closed: the request is answered `503 Service Unavailable`
+    ///   without calling the inner service and without touching the cookie, and the error
+    ///   is logged (see [`dangerous_revocation_fail_open`](Self::dangerous_revocation_fail_open)).
+    /// - Tombstones expire with the cookies they reject. Redis drops them itself (`EXAT`);
+    ///   the SQL stores need their `ExpiredDeletion::delete_expired` (a background task, or
+    ///   a scheduled call where background tasks freeze, as on AWS Lambda); `MemoryStore`
+    ///   never deletes expired records, so its memory grows with every logout (about 200
+    ///   bytes each) until the process restarts.
+    ///
+    /// Cookies are then sealed as format version 2 ([`VERSION_REVOCATION`](crate::VERSION_REVOCATION)),
+    /// which adds the session's exact creation time and its last check; version 1 cookies
+    /// are still read.
+    ///
+    /// ```
+    /// use tower_sessions::MemoryStore;
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_revocation(MemoryStore::default());
+    /// assert!(layer.check().is_ok());
+    /// assert!(layer.revoker().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_revocation<S: SessionStore>(self, store: S) -> Self {
+        self.configure(|config| {
+            config.revocation.store = Some(StoreHandle(Arc::new(store)));
+        })
+    }
+
+    /// Names where a session keeps its subject (the user id), for "log out everywhere":
+    /// [`Revoker::revoke_subject`] then ends every session of that subject created before
+    /// the call. Needs [`with_revocation`](Self::with_revocation).
+    ///
+    /// Sessions are judged by when their id was issued, so issue a new id at login
+    /// (`Session::cycle_id`, as axum-login does): a session that gained its subject
+    /// without one would be revoked by a revocation that happened before the login.
+    ///
+    /// Without a [maximum lifetime](Self::with_max_lifetime), a session's sealed expiry is
+    /// capped by the layer's own [`with_expiry`](Self::with_expiry) (the `OnInactivity`
+    /// window, the `AtDateTime` instant, or else the
+    /// [session-end lifetime](Self::with_session_end_lifetime)), so that no cookie outlives
+    /// the tombstone of its subject: a per-request `Session::set_expiry` longer than that
+    /// is shortened. Set a maximum lifetime to lift this cap.
+    ///
+    /// ```
+    /// use tower_sessions::MemoryStore;
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer, Subject};
+    ///
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_revocation(MemoryStore::default())
+    ///     .with_revocation_subject(Subject::key("axum-login.data").field("user_id"));
+    /// assert!(layer.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_revocation_subject(self, subject: Subject) -> Self {
+        self.configure(|config| config.revocation.subject = Some(subject))
+    }
+
+    /// Amortizes the revocation check: the cookie carries when the store was last
+    /// consulted, and the store is asked again only once `every` has passed (the response
+    /// to that request re-seals the cookie with the new time). Default: every request.
+    /// Needs [`with_revocation`](Self::with_revocation).
+    ///
+    /// A revocation then takes effect within `every`: a copy of a revoked cookie is accepted
+    /// until its last check is `every` old. Writing tombstones is not amortized: an ended
+    /// session's own response always waits for it.
+    ///
+    /// ```
+    /// use tower_sessions::MemoryStore;
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_revocation(MemoryStore::default())
+    ///     .with_revalidate_every(time::Duration::seconds(60));
+    /// assert!(layer.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_revalidate_every(self, every: Duration) -> Self {
+        self.configure(|config| config.revocation.revalidate_every = Some(every))
+    }
+
+    /// When the revocation store fails, let requests through as if nothing were revoked
+    /// (logged at `warn`), instead of answering `503` (default `false`: fail closed).
+    ///
+    /// # Security
+    ///
+    /// While the store is down, a revoked cookie is accepted, and a logout's tombstone that
+    /// could not be written is lost: copies of that cookie stay valid. Only for
+    /// applications that prefer availability to revocation.
+    ///
+    /// ```
+    /// use tower_sessions::MemoryStore;
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_revocation(MemoryStore::default())
+    ///     .dangerous_revocation_fail_open(true);
+    /// assert!(layer.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn dangerous_revocation_fail_open(self, fail_open: bool) -> Self {
+        self.configure(|config| config.revocation.fail_open = fail_open)
+    }
+
+    /// A handle that revokes sessions outside any request (see [`Revoker`]), or `None`
+    /// without [`with_revocation`](Self::with_revocation) (or with an invalid
+    /// configuration). Take it from the finished layer: it uses the expiry settings made
+    /// before the call.
+    ///
+    /// ```
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// assert!(SessionManagerLayer::new(KeyRing::generate()).revoker().is_none());
+    /// ```
+    #[must_use]
+    pub fn revoker(&self) -> Option<Revoker> {
+        let shared = self.shared.as_ref().ok()?;
+        shared.revocation.as_ref().map(|r| Revoker::new(Arc::clone(r)))
+    }
+
     /// Checks the configuration as [`Layer::layer`] will.
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] naming the problem: an invalid cookie name, path or domain, a
     /// `__Host-`/`__Secure-` name without the attributes browsers require, `SameSite=None`
-    /// without `Secure`, or a non-positive duration or out-of-range share.
+    /// without `Secure`, a non-positive duration or out-of-range share, or a revocation
+    /// setting without [`with_revocation`](Self::with_revocation).
     ///
     /// ```
     /// # use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
@@ -270,10 +406,12 @@ impl SessionManagerLayer {
 
 fn compile(keys: &Arc<KeyRing>, config: &Config) -> Result<Arc<Shared>, ConfigError> {
     let cookie = config.compile()?;
+    let revocation = Revocation::compile(config)?;
     Ok(Arc::new(Shared {
         keys: Arc::clone(keys),
         config: config.clone(),
         cookie,
+        revocation,
     }))
 }
 

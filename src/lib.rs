@@ -99,6 +99,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aead;
+#[warn(clippy::indexing_slicing)] // reads records from a store
+mod backends;
 #[cfg(feature = "axum-login")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum-login")))]
 pub mod axum_login;
@@ -119,14 +121,15 @@ mod seal;
 mod service;
 mod store;
 
+pub use backends::revocation::{Revoker, Subject};
 pub use body::ResponseBody;
 pub use config::MAX_SET_COOKIE_LEN;
-pub use error::{ConfigError, Error, ErrorKind, KeyError, KeyRingError};
+pub use error::{ConfigError, Error, ErrorKind, KeyError, KeyRingError, RevocationError};
 pub use future::ResponseFuture;
 pub use key::{Key, KeyRing};
 pub use layer::SessionManagerLayer;
 pub use payload::{MAX_DEPTH, SealedRecord};
-pub use seal::{MAX_VALUE_LEN, VERSION};
+pub use seal::{MAX_VALUE_LEN, VERSION, VERSION_REVOCATION};
 pub use service::SessionManager;
 
 pub use cookie;

@@ -18,6 +18,16 @@
 //!            | 7 object: varint count, (string key, value) pairs
 //! ```
 //!
+//! Format version 2 (written only when a revocation store is configured) appends two fields
+//! to the same tuple:
+//!
+//! ```text
+//! payload v2 = id | expires | created | data | created_nanos | checked
+//! created_nanos = u32 varint, < 1 000 000 000: the sub-second part of `created`
+//! checked  = postcard option: 0x00 (never checked), or 0x01 then i64 zigzag varint, unix
+//!            seconds of the last revocation check (rounded up)
+//! ```
+//!
 //! Arrays and objects nest at most [`MAX_DEPTH`] deep; the encoder refuses deeper values so
 //! that nothing is ever sealed that would not open again.
 
@@ -103,6 +113,27 @@ pub(crate) struct PayloadView<'a> {
     pub(crate) expiry_date: OffsetDateTime,
     pub(crate) created_at: OffsetDateTime,
     pub(crate) data: &'a HashMap<String, Value>,
+    /// `Some` writes format version 2, with these fields.
+    pub(crate) revocation: Option<RevocationFields>,
+}
+
+/// What format version 2 adds: the exact creation time (so a subject revoked at `t` is
+/// compared to the session's creation to the nanosecond) and the last revocation check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RevocationFields {
+    /// When the revocation store last confirmed the session was not revoked.
+    pub(crate) checked_at: Option<OffsetDateTime>,
+}
+
+impl PayloadView<'_> {
+    /// The format version this payload is written as.
+    pub(crate) fn version(&self) -> u8 {
+        if self.revocation.is_some() {
+            VERSION_2
+        } else {
+            VERSION_1
+        }
+    }
 }
 
 impl SealedRecord {
@@ -112,8 +143,21 @@ impl SealedRecord {
             expiry_date: self.record.expiry_date,
             created_at: self.created_at,
             data: &self.record.data,
+            revocation: None,
         }
     }
+}
+
+/// Format version 1: the stateless payload.
+pub(crate) const VERSION_1: u8 = 0x01;
+/// Format version 2: version 1 plus [`RevocationFields`].
+pub(crate) const VERSION_2: u8 = 0x02;
+
+/// A decoded payload.
+pub(crate) struct Decoded {
+    pub(crate) sealed: SealedRecord,
+    /// Version 2 only.
+    pub(crate) revocation: Option<RevocationFields>,
 }
 
 /// Appends the postcard encoding of `payload` to `out`.
@@ -130,13 +174,24 @@ pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result
     }
 }
 
-/// Decodes a whole plaintext; trailing bytes, bad tags, too-deep nesting, duplicate keys,
-/// non-finite floats and out-of-range dates are all rejected.
+#[cfg(any(test, fuzzing))]
+/// Decodes a whole version 1 plaintext; trailing bytes, bad tags, too-deep nesting,
+/// duplicate keys, non-finite floats and out-of-range dates are all rejected.
 pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
+    decode_version(bytes, VERSION_1).map(|decoded| decoded.sealed)
+}
+
+/// Decodes a whole plaintext of format `version` (1 or 2), as [`decode`].
+pub(crate) fn decode_version(bytes: &[u8], version: u8) -> Option<Decoded> {
+    let v2 = match version {
+        VERSION_1 => false,
+        VERSION_2 => true,
+        _ => return None,
+    };
     let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-    let sealed = PayloadSeed.deserialize(&mut deserializer).ok()?;
+    let decoded = PayloadSeed { v2 }.deserialize(&mut deserializer).ok()?;
     let rest = deserializer.finalize().ok()?;
-    rest.is_empty().then_some(sealed)
+    rest.is_empty().then_some(decoded)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,11 +199,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
 
 impl Serialize for PayloadView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut tuple = serializer.serialize_tuple(4)?;
+        let len = if self.revocation.is_some() { 6 } else { 4 };
+        let mut tuple = serializer.serialize_tuple(len)?;
         tuple.serialize_element(&self.id.0.to_le_bytes())?;
         tuple.serialize_element(&unix_seconds_ceil(self.expiry_date))?;
         tuple.serialize_element(&self.created_at.unix_timestamp())?;
         tuple.serialize_element(&DataRef(self.data))?;
+        if let Some(fields) = self.revocation {
+            tuple.serialize_element(&self.created_at.nanosecond())?;
+            // Rounded up: the next check is due no earlier than a whole interval later.
+            let checked = fields.checked_at.map(unix_seconds_ceil);
+            tuple.serialize_element(&checked)?;
+        }
         tuple.end()
     }
 }
@@ -264,26 +326,28 @@ fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
 // ---------------------------------------------------------------------------------------
 // Decoding
 
-struct PayloadSeed;
+#[derive(Clone, Copy)]
+struct PayloadSeed {
+    v2: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for PayloadSeed {
-    type Value = SealedRecord;
+    type Value = Decoded;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SealedRecord, D::Error> {
-        deserializer.deserialize_tuple(4, PayloadVisitor)
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Decoded, D::Error> {
+        let len = if self.v2 { 6 } else { 4 };
+        deserializer.deserialize_tuple(len, self)
     }
 }
 
-struct PayloadVisitor;
-
-impl<'de> Visitor<'de> for PayloadVisitor {
-    type Value = SealedRecord;
+impl<'de> Visitor<'de> for PayloadSeed {
+    type Value = Decoded;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sealed session payload")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SealedRecord, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
         let missing = || de::Error::custom("truncated payload");
         let id: [u8; 16] = seq.next_element()?.ok_or_else(missing)?;
         let expires: i64 = seq.next_element()?.ok_or_else(missing)?;
@@ -293,13 +357,28 @@ impl<'de> Visitor<'de> for PayloadVisitor {
             OffsetDateTime::from_unix_timestamp(secs)
                 .map_err(|_| de::Error::custom("date out of range"))
         };
-        Ok(SealedRecord {
-            record: Record {
-                id: Id(i128::from_le_bytes(id)),
-                data,
-                expiry_date: date(expires)?,
+        let mut created_at = date(created)?;
+        let mut revocation = None;
+        if self.v2 {
+            let nanos: u32 = seq.next_element()?.ok_or_else(missing)?;
+            let checked: Option<i64> = seq.next_element()?.ok_or_else(missing)?;
+            created_at = created_at
+                .replace_nanosecond(nanos)
+                .map_err(|_| de::Error::custom("nanoseconds out of range"))?;
+            revocation = Some(RevocationFields {
+                checked_at: checked.map(date).transpose()?,
+            });
+        }
+        Ok(Decoded {
+            sealed: SealedRecord {
+                record: Record {
+                    id: Id(i128::from_le_bytes(id)),
+                    data,
+                    expiry_date: date(expires)?,
+                },
+                created_at,
             },
-            created_at: date(created)?,
+            revocation,
         })
     }
 }

@@ -12,10 +12,15 @@ use zeroize::Zeroizing;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyRing;
-use crate::payload::{self, PayloadView, SealedRecord};
+use crate::payload::{self, PayloadView, RevocationFields, SealedRecord, VERSION_1, VERSION_2};
 
-/// The format version this crate writes (the first byte of every cookie).
-pub const VERSION: u8 = 0x01;
+/// The format version this crate writes (the first byte of every cookie) when no revocation
+/// store is configured.
+pub const VERSION: u8 = VERSION_1;
+/// The format version written when a revocation store is configured: version 1's payload
+/// plus the session's exact creation time and its last revocation check. Both versions are
+/// always read.
+pub const VERSION_REVOCATION: u8 = VERSION_2;
 /// The longest cookie value [`KeyRing::open`] looks at, checked before base64 decoding.
 /// Sealing refuses to produce anything longer.
 pub const MAX_VALUE_LEN: usize = 4096;
@@ -104,6 +109,8 @@ pub(crate) struct Opened {
     pub(crate) sealed: SealedRecord,
     /// Whether it was sealed under the ring's first key; if not, it should be re-sealed.
     pub(crate) by_primary: bool,
+    /// Format version 2's fields (`None` for a version 1 cookie).
+    pub(crate) revocation: Option<RevocationFields>,
     /// The decrypted plaintext, so the record can be decoded again without a clone.
     pub(crate) plaintext: Plaintext,
 }
@@ -121,7 +128,9 @@ impl Plaintext {
     /// Decodes the record again.
     pub(crate) fn decode(&self) -> Option<SealedRecord> {
         let end = self.envelope.len().checked_sub(TAG_LEN)?;
-        payload::decode(self.envelope.get(HEADER_LEN..end)?)
+        let version = *self.envelope.first()?;
+        payload::decode_version(self.envelope.get(HEADER_LEN..end)?, version)
+            .map(|decoded| decoded.sealed)
     }
 }
 
@@ -253,7 +262,7 @@ impl KeyRing {
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
         let mut envelope = Vec::with_capacity(1024);
-        envelope.push(VERSION);
+        envelope.push(payload.version());
         envelope.extend_from_slice(&key.kid());
         envelope.extend_from_slice(nonce);
         payload::encode_into(payload, &mut envelope)?;
@@ -319,7 +328,8 @@ impl KeyRing {
             .split_at_checked(PREFIX_LEN)
             .ok_or(Rejected::TooShort)?;
         let (version, kid) = prefix.split_first().ok_or(Rejected::TooShort)?;
-        if *version != VERSION {
+        let version = *version;
+        if version != VERSION_1 && version != VERSION_2 {
             return Err(Rejected::Version);
         }
         let (key, by_primary) = self.find(kid).ok_or(Rejected::UnknownKey)?;
@@ -335,13 +345,15 @@ impl KeyRing {
         })
         .map_err(|_| Rejected::NotAuthentic)?;
 
-        let sealed = payload::decode(ciphertext).ok_or(Rejected::Payload)?;
+        let decoded = payload::decode_version(ciphertext, version).ok_or(Rejected::Payload)?;
+        let sealed = decoded.sealed;
         if sealed.record.expiry_date <= now {
             return Err(Rejected::Expired);
         }
         Ok(Opened {
             sealed,
             by_primary,
+            revocation: decoded.revocation,
             plaintext: Plaintext { envelope: buf },
         })
     }

@@ -9,9 +9,10 @@ use time::OffsetDateTime;
 use tower_service::Service;
 use tower_sessions_core::Session;
 
+use crate::backends::revocation::{CookieSession, Revocation};
 use crate::body::ResponseBody;
 use crate::config::{Config, CookieTemplate};
-use crate::future::{Pending, ResponseFuture};
+use crate::future::{Finished, Pending, ResponseFuture, unavailable};
 use crate::key::KeyRing;
 use crate::seal::Opened;
 use crate::store::RequestStore;
@@ -29,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) config: Config,
     pub(crate) cookie: CookieTemplate,
+    pub(crate) revocation: Option<Arc<Revocation>>,
 }
 
 /// Middleware that gives every request a `tower_sessions_core::Session` backed by a sealed
@@ -83,14 +85,19 @@ pub(crate) enum Incoming {
     },
 }
 
+/// The bounds are tower-sessions' own: with revocation, the inner service is called from
+/// the response future once the store has answered, so it is cloned (the ready one moves
+/// into the future, as `tower`'s guides describe).
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionManager<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -99,16 +106,116 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let now = OffsetDateTime::now_utc();
         let (incoming, opened) = read_session_cookie(req.headers(), &self.shared, now);
-        let id = opened.as_ref().map(|opened| opened.sealed.record.id);
-        let store = Arc::new(RequestStore::new(Arc::clone(&self.shared), opened, now));
-        let session = Session::new(id, Arc::clone(&store), self.shared.config.expiry);
-        req.extensions_mut().insert(session.clone());
-        let future = self.inner.call(req);
-        ResponseFuture::new(
-            future,
-            Pending::new(session, store, Arc::clone(&self.shared), incoming),
-        )
+        let (cookie, due) = match (&self.shared.revocation, &opened) {
+            (Some(revocation), Some(opened)) => {
+                let checked_at = opened.revocation.and_then(|fields| fields.checked_at);
+                (
+                    Some(revocation.cookie_session(opened)),
+                    revocation.check_due(checked_at, now),
+                )
+            }
+            _ => (None, false),
+        };
+        if let (true, Some(cookie), Some(revocation)) = (due, &cookie, &self.shared.revocation) {
+            let (cookie, revocation) = (cookie.clone(), Arc::clone(revocation));
+            let ready = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, ready);
+            let checking = Checking {
+                request: req,
+                incoming,
+                opened,
+            };
+            return ResponseFuture::checking(Box::pin(checked_call(
+                inner,
+                checking,
+                Arc::clone(&self.shared),
+                revocation,
+                cookie,
+                now,
+            )));
+        }
+        let pending = start(&self.shared, &mut req, incoming, opened, cookie, now, false);
+        ResponseFuture::new(self.inner.call(req), pending)
     }
+}
+
+/// A request whose cookie must be checked against the revocation store first.
+struct Checking<ReqBody> {
+    request: Request<ReqBody>,
+    incoming: Incoming,
+    opened: Option<Opened>,
+}
+
+/// Gives the request its `Session` (over a fresh per-request store) and prepares what the
+/// response future needs.
+fn start<ReqBody>(
+    shared: &Arc<Shared>,
+    req: &mut Request<ReqBody>,
+    incoming: Incoming,
+    opened: Option<Opened>,
+    cookie: Option<CookieSession>,
+    now: OffsetDateTime,
+    checked_now: bool,
+) -> Pending {
+    let id = opened.as_ref().map(|opened| opened.sealed.record.id);
+    let store = Arc::new(RequestStore::new(
+        Arc::clone(shared),
+        opened,
+        now,
+        checked_now,
+    ));
+    let session = Session::new(id, Arc::clone(&store), shared.config.expiry);
+    req.extensions_mut().insert(session.clone());
+    Pending::new(session, store, Arc::clone(shared), incoming, cookie)
+}
+
+/// Asks the revocation store about the cookie, then runs the request as
+/// [`SessionManager::call`] does: with its session if it is not revoked, with a fresh one
+/// (and the cookie removed) if it is, or not at all if the store failed (fail closed).
+async fn checked_call<S, ReqBody, ResBody>(
+    mut inner: S,
+    checking: Checking<ReqBody>,
+    shared: Arc<Shared>,
+    revocation: Arc<Revocation>,
+    cookie: CookieSession,
+    now: OffsetDateTime,
+) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Send + 'static,
+{
+    let Checking {
+        mut request,
+        incoming,
+        opened,
+    } = checking;
+    let (incoming, opened, cookie, checked) = match revocation.is_revoked(&cookie).await {
+        Ok(false) => (incoming, opened, Some(cookie), true),
+        Ok(true) => {
+            tracing::debug!(reason = "revoked", "session cookie rejected");
+            (Incoming::Invalid, None, None, false)
+        }
+        Err(err) if revocation.fail_open() => {
+            tracing::warn!(
+                error = %err,
+                "revocation store failed; failing open: the session is accepted unchecked"
+            );
+            (incoming, opened, Some(cookie), false)
+        }
+        Err(err) => {
+            tracing::error!(
+                error = %err,
+                "revocation store failed; answering 503 (fail closed)"
+            );
+            return Ok(unavailable());
+        }
+    };
+    let pending = start(&shared, &mut request, incoming, opened, cookie, now, checked);
+    let response = inner.call(request).await?;
+    Ok(match pending.finish(response) {
+        Finished::Done(response) => response,
+        Finished::Save(future) => future.await,
+    })
 }
 
 /// Finds the cookies named like the session cookie in the (bounded) `Cookie` headers and

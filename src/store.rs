@@ -21,14 +21,14 @@ use tower_sessions_core::session_store::{self, SessionStore};
 
 use crate::config::{Config, MAX_SET_COOKIE_LEN};
 use crate::error::{Error, ErrorKind};
-use crate::payload::PayloadView;
+use crate::payload::{PayloadView, RevocationFields};
 use crate::seal::{Opened, Plaintext};
 use crate::service::Shared;
 
 /// A sealed `Set-Cookie` ready for the response.
 pub(crate) struct Saved {
     pub(crate) header: HeaderValue,
-    id: Id,
+    pub(crate) id: Id,
 }
 
 struct State {
@@ -49,6 +49,10 @@ struct State {
     created_at: OffsetDateTime,
     saved: Option<Saved>,
     deleted: bool,
+    /// When the revocation store last confirmed the cookie's session (sealed again with it).
+    checked_at: Option<OffsetDateTime>,
+    /// Whether that was during this request.
+    checked_now: bool,
 }
 
 /// The per-request store behind the request's `Session`.
@@ -59,15 +63,23 @@ pub(crate) struct RequestStore {
 }
 
 impl RequestStore {
-    pub(crate) fn new(shared: Arc<Shared>, opened: Option<Opened>, now: OffsetDateTime) -> Self {
-        let (opened, plaintext, created_at) = match opened {
+    /// `checked_now`: the revocation store confirmed the cookie during this request.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        opened: Option<Opened>,
+        now: OffsetDateTime,
+        checked_now: bool,
+    ) -> Self {
+        let (opened, plaintext, created_at, checked_at) = match opened {
             Some(opened) => (
                 Some(opened.sealed.record),
                 Some(opened.plaintext),
                 opened.sealed.created_at,
+                opened.revocation.and_then(|fields| fields.checked_at),
             ),
-            None => (None, None, now),
+            None => (None, None, now, None),
         };
+        let checked_at = if checked_now { Some(now) } else { checked_at };
         let state = State {
             expiry: shared.config.expiry,
             opened_id: opened.as_ref().map(|record| record.id),
@@ -78,6 +90,8 @@ impl RequestStore {
             created_at,
             saved: None,
             deleted: false,
+            checked_at,
+            checked_now,
         };
         Self {
             shared,
@@ -107,6 +121,11 @@ impl RequestStore {
         self.state().deleted
     }
 
+    /// Whether the revocation store confirmed the cookie during this request.
+    pub(crate) fn checked_now(&self) -> bool {
+        self.state().checked_now
+    }
+
     /// The expiry date sealed in the request's cookie.
     pub(crate) fn opened_expiry(&self) -> Option<OffsetDateTime> {
         self.state().opened_expiry
@@ -114,7 +133,7 @@ impl RequestStore {
 
     /// Re-seals the unmodified record from the request's cookie with a fresh expiry (sliding
     /// expiry, key rotation, `always_save`).
-    pub(crate) fn reseal_opened(&self) -> Option<Result<HeaderValue, Error>> {
+    pub(crate) fn reseal_opened(&self) -> Option<Result<Saved, Error>> {
         let state = self.state();
         state.opened_id?;
         let decoded;
@@ -125,15 +144,25 @@ impl RequestStore {
                 &decoded
             }
         };
-        Some(self.seal(&state, record).map(|saved| saved.header))
+        Some(self.seal(&state, record))
     }
 
     /// What the sealed expiry of a session saved now would be.
     pub(crate) fn next_expiry(&self, expiry: Option<Expiry>) -> OffsetDateTime {
         let created_at = self.state().created_at;
-        self.shared
+        self.sealed_expiry(expiry, created_at)
+    }
+
+    /// The expiry sealed now: the configuration's, capped for subject revocation.
+    fn sealed_expiry(&self, expiry: Option<Expiry>, created_at: OffsetDateTime) -> OffsetDateTime {
+        let date = self
+            .shared
             .config
-            .sealed_expiry(expiry, created_at, self.now)
+            .sealed_expiry(expiry, created_at, self.now);
+        match self.shared.revocation.as_ref().and_then(|r| r.seal_cap(self.now)) {
+            Some(cap) => date.min(cap),
+            None => date,
+        }
     }
 
     fn save_record(&self, record: &Record) -> Result<(), Error> {
@@ -147,17 +176,28 @@ impl RequestStore {
     fn seal(&self, state: &State, record: &Record) -> Result<Saved, Error> {
         let config: &Config = &self.shared.config;
         // A new id (fresh session, `cycle_id`) starts a new lifetime.
-        let created_at = if state.created_id == Some(record.id) {
+        let same_session = state.created_id == Some(record.id);
+        let created_at = if same_session {
             state.created_at
         } else {
             self.now
         };
-        let expiry_date = config.sealed_expiry(state.expiry, created_at, self.now);
+        let expiry_date = self.sealed_expiry(state.expiry, created_at);
+        // With revocation: format version 2, carrying the last check (a new id has nothing
+        // to be revoked by yet, so it counts as checked now).
+        let revocation = self.shared.revocation.as_ref().map(|_| RevocationFields {
+            checked_at: if same_session {
+                state.checked_at
+            } else {
+                Some(self.now)
+            },
+        });
         let payload = PayloadView {
             id: record.id,
             expiry_date,
             created_at,
             data: &record.data,
+            revocation,
         };
         let cookie = &self.shared.cookie;
         let mut header = cookie.start();

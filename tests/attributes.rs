@@ -162,11 +162,11 @@ fn impossible_configurations_are_errors_at_start_up() {
             err.to_string().contains(needle),
             "{err} should mention {needle}"
         );
-        let panic = std::panic::catch_unwind(|| {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = layer.layer(tower::service_fn(|_: http::Request<String>| async {
                 Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
             }));
-        })
+        }))
         .unwrap_err();
         let message = panic.downcast_ref::<String>().unwrap();
         assert!(message.contains(needle), "{message}");
