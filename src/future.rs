@@ -332,6 +332,10 @@ impl Pending {
             match self.session.save().await {
                 Ok(()) => match self.store.take_saved() {
                     Some(saved) => Action::Set(saved),
+                    // Emptied, with revocation: the session ended.
+                    None if self.store.is_deleted() && self.incoming != Incoming::Absent => {
+                        Action::Remove
+                    }
                     None => Action::Nothing,
                 },
                 Err(err) => {

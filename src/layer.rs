@@ -260,7 +260,8 @@ impl SessionManagerLayer {
     /// - A session that ends (`Session::delete`, `flush`, `cycle_id`, or emptied by
     ///   `remove`/`clear`) gets a tombstone for its old id; the response that ended it is sent
     ///   only after the tombstone is written. From then on every copy of that cookie opens as
-    ///   a fresh session and is removed.
+    ///   a fresh session and is removed. (An emptied session's cookie is removed; without
+    ///   revocation the layer seals the empty session, as tower-sessions does.)
     /// - Every authentic cookie is checked before the inner service is called: one store
     ///   lookup per request (two, run concurrently, with a
     ///   [subject](Self::with_revocation_subject)), or at most one per

@@ -167,6 +167,17 @@ impl RequestStore {
 
     fn save_record(&self, record: &Record) -> Result<(), Error> {
         let mut state = self.state();
+        if self.shared.revocation.is_some()
+            && record.data.is_empty()
+            && state.created_id == Some(record.id)
+        {
+            // With revocation, the cookie's session emptied by `remove`/`clear` ends: the
+            // cookie is removed and its id revoked (tower-sessions, and this layer without
+            // revocation, keep sealing the empty session).
+            state.saved = None;
+            state.deleted = true;
+            return Ok(());
+        }
         let saved = self.seal(&state, record)?;
         state.saved = Some(saved);
         state.deleted = false;
