@@ -4,7 +4,8 @@
 # arguments given, e.g. `scripts/test.sh --test servers -- --nocapture`.
 #
 # The tests start private redis/postgres/chromedriver servers in directories named
-# ${TMPDIR:-/tmp}/tss-test-* (tests/support/servers.rs) and stop them when done. Whatever a
+# tss-test-* (tests/support/servers.rs) under a fresh ${TMPDIR:-/tmp}/tss-run-* directory of
+# this run, and stop them when done. Whatever a
 # crashed or killed test process left running there is killed afterwards, also when the
 # tests fail or are interrupted, and those directories are removed. The exit status is
 # cargo's.
@@ -13,7 +14,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="${TMPDIR:-/tmp}"
 tmp="${tmp%/}"
-marker="$tmp/tss-test-"
+# A directory of this run's own, so that cleaning up never touches another run's servers
+# (a second test run, or the benchmarks, on the same machine).
+run_dir="$(mktemp -d "$tmp/tss-run-XXXXXX")"
+export TMPDIR="$run_dir"
+marker="$run_dir/tss-test-"
 
 # Pids of the test servers left running: the processes whose command line mentions a path
 # under the marker (the harness passes each server its directory), those named by a server's
@@ -81,7 +86,7 @@ cleanup() {
             sleep 0.5
         fi
     fi
-    rm -rf "$marker"*
+    rm -rf "$run_dir"
     exit "$status"
 }
 trap cleanup EXIT

@@ -50,11 +50,36 @@
 use axum_login::{AuthManager, AuthnBackend};
 use tower_layer::Layer;
 
+use crate::backends::revocation::Subject;
 use crate::layer::SessionManagerLayer;
 use crate::service::SessionManager;
 
 /// The session data key axum-login uses by default.
 const DEFAULT_DATA_KEY: &str = "axum-login.data";
+
+/// Where axum-login keeps the logged-in user's id: the `user_id` field of its data under
+/// `data_key` (axum-login's default is `"axum-login.data"`). Give it to
+/// [`SessionManagerLayer::with_revocation_subject`] so that
+/// [`Revoker::revoke_subject(&user.id())`](crate::Revoker::revoke_subject) logs that user
+/// out everywhere.
+///
+/// ```
+/// use tower_sessions::MemoryStore;
+/// use tower_sessions_sealed::{KeyRing, SessionManagerLayer, Subject, axum_login};
+///
+/// let layer = SessionManagerLayer::new(KeyRing::generate())
+///     .with_revocation(MemoryStore::default())
+///     .with_revocation_subject(axum_login::subject("axum-login.data"));
+/// assert_eq!(
+///     axum_login::subject("axum-login.data"),
+///     Subject::key("axum-login.data").field("user_id")
+/// );
+/// # assert!(layer.check().is_ok());
+/// ```
+#[must_use]
+pub fn subject(data_key: &'static str) -> Subject {
+    Subject::key(data_key).field("user_id")
+}
 
 /// Builds an [`AuthManagerLayer`]: axum-login's `AuthManager` inside this crate's session
 /// layer. Mirrors `axum_login::AuthManagerLayerBuilder`.

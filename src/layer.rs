@@ -383,7 +383,10 @@ impl SessionManagerLayer {
     #[must_use]
     pub fn revoker(&self) -> Option<Revoker> {
         let shared = self.shared.as_ref().ok()?;
-        shared.revocation.as_ref().map(|r| Revoker::new(Arc::clone(r)))
+        shared
+            .revocation
+            .as_ref()
+            .map(|r| Revoker::new(Arc::clone(r)))
     }
 
     /// Checks the configuration as [`Layer::layer`] will.

@@ -99,11 +99,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aead;
-#[warn(clippy::indexing_slicing)] // reads records from a store
-mod backends;
 #[cfg(feature = "axum-login")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum-login")))]
 pub mod axum_login;
+#[warn(clippy::indexing_slicing)] // reads records from a store
+mod backends;
 mod body;
 mod config;
 mod error;

@@ -210,7 +210,15 @@ where
             return Ok(unavailable());
         }
     };
-    let pending = start(&shared, &mut request, incoming, opened, cookie, now, checked);
+    let pending = start(
+        &shared,
+        &mut request,
+        incoming,
+        opened,
+        cookie,
+        now,
+        checked,
+    );
     let response = inner.call(request).await?;
     Ok(match pending.finish(response) {
         Finished::Done(response) => response,

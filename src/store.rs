@@ -159,7 +159,12 @@ impl RequestStore {
             .shared
             .config
             .sealed_expiry(expiry, created_at, self.now);
-        match self.shared.revocation.as_ref().and_then(|r| r.seal_cap(self.now)) {
+        match self
+            .shared
+            .revocation
+            .as_ref()
+            .and_then(|r| r.seal_cap(self.now))
+        {
             Some(cap) => date.min(cap),
             None => date,
         }
@@ -188,10 +193,13 @@ impl RequestStore {
         let config: &Config = &self.shared.config;
         // A new id (fresh session, `cycle_id`) starts a new lifetime.
         let same_session = state.created_id == Some(record.id);
+        // A new id is issued now: read the clock again rather than use the request's start,
+        // so that a subject revoked earlier in this request (a password change that logs in
+        // again) does not revoke the session issued after it.
         let created_at = if same_session {
             state.created_at
         } else {
-            self.now
+            OffsetDateTime::now_utc().max(self.now)
         };
         let expiry_date = self.sealed_expiry(state.expiry, created_at);
         // With revocation: format version 2, carrying the last check (a new id has nothing

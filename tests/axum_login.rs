@@ -1,6 +1,7 @@
 //! axum-login 0.18 on top of this crate's layer: login, protected routes, session-id
-//! cycling, logout, and the known limit of stateless logout, through a real `Router` with
-//! a cookie-keeping client.
+//! cycling, logout, revocation (logout, password change, "log out everywhere") and the
+//! known limit of stateless logout without it, through a real `Router` with a
+//! cookie-keeping client.
 //!
 //! axum-login's own `AuthManagerLayerBuilder` takes tower-sessions' concrete layer type, so
 //! the app is built with `tower_sessions_sealed::axum_login::AuthManagerLayerBuilder`, which
@@ -11,12 +12,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::Form;
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
 use axum_login::{AuthSession, AuthUser, AuthnBackend, login_required};
 use cookie::Cookie;
 use http_body_util::BodyExt as _;
@@ -24,8 +24,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 use time::Duration;
 use tower::ServiceExt as _;
+use tower_sessions::MemoryStore;
 use tower_sessions_sealed::axum_login::AuthManagerLayerBuilder;
-use tower_sessions_sealed::{Expiry, KeyRing, Session, SessionManagerLayer};
+use tower_sessions_sealed::{Expiry, KeyRing, Revoker, Session, SessionManagerLayer};
 
 /// axum-login's default key for its data in the session.
 const DATA_KEY: &str = "axum-login.data";
@@ -193,6 +194,62 @@ fn app_with(backend: &Backend, expiry: Expiry) -> Router {
 
 fn app(backend: &Backend) -> Router {
     app_with(backend, Expiry::OnInactivity(Duration::hours(1)))
+}
+
+#[derive(Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+/// Changes the logged-in user's password, logs them out everywhere else, and logs this
+/// device in again with the new auth hash.
+async fn change_password(
+    mut auth: Auth,
+    Extension(revoker): Extension<Revoker>,
+    Form(form): Form<NewPassword>,
+) -> impl IntoResponse {
+    let Some(user) = auth.user.clone() else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    auth.backend.set_password(user.id, &form.password);
+    // Every other session of the user ends; this one gets a new id and stays.
+    if revoker
+        .revoke_subject_except(&user.id, &auth.session)
+        .await
+        .is_err()
+    {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let Ok(Some(user)) = auth.backend.get_user(&user.id).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if auth.login(&user).await.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    "password changed".into_response()
+}
+
+/// The app with revocation on a `MemoryStore`, the subject being axum-login's user id.
+fn revoking_app(backend: &Backend) -> (Router, Revoker) {
+    let session_layer = SessionManagerLayer::new(KeyRing::generate())
+        .with_expiry(Expiry::OnInactivity(Duration::hours(1)))
+        .with_revocation(MemoryStore::default())
+        .with_revocation_subject(tower_sessions_sealed::axum_login::subject(DATA_KEY));
+    let revoker = session_layer.revoker().unwrap();
+    let app = Router::new()
+        .route("/protected", get(protected))
+        .route_layer(login_required!(Backend))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", get(logout))
+        .route("/change-password", post(change_password))
+        .route("/state", get(state))
+        .layer(Extension(revoker.clone()))
+        .layer(
+            AuthManagerLayerBuilder::new(backend.clone(), session_layer)
+                .with_data_key(DATA_KEY)
+                .build(),
+        );
+    (app, revoker)
 }
 
 // --- A browser ---------------------------------------------------------------------
@@ -437,12 +494,119 @@ async fn logout_removes_the_cookie_and_protected_then_refuses() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
-/// KNOWN LIMIT of stateless sessions (README, SECURITY.md): logout removes the cookie from
-/// the browser, but the server keeps no list of sessions, so it cannot revoke a copy taken
-/// before logout. The copy stays valid until its sealed expiry date. This test documents
-/// it: if it ever fails, the limit (and the docs) changed.
+/// With revocation on, the known limit is gone: the logout's tombstone makes every copy of
+/// the cookie taken before it a fresh session (not logged in), and the copy is removed.
 #[tokio::test]
-async fn replaying_a_pre_logout_cookie_still_works_until_expiry_known_limit() {
+async fn replaying_a_pre_logout_cookie_is_refused_with_revocation() {
+    let (app, _revoker) = revoking_app(&Backend::new());
+    let mut browser = Browser::default();
+    browser.login(&app, "ada", "lovelace").await;
+    let copy = browser.session().expect("session cookie").to_owned();
+    assert_eq!(browser.get(&app, "/protected").await.body, "hello ada");
+
+    let reply = browser.get(&app, "/logout").await;
+    assert_eq!(reply.body, "bye ada");
+    assert!(reply.session_cookie().is_some_and(is_removal));
+
+    let mut thief = replaying(&copy);
+    let reply = thief.get(&app, "/protected").await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "the copy is refused"
+    );
+    assert!(
+        reply.session_cookie().is_some_and(is_removal),
+        "the revoked copy is removed"
+    );
+    assert_eq!(thief.get(&app, "/state").await.body, "None None");
+}
+
+/// The whole life of an account with revocation on: a pre-login session, login on two
+/// devices, a password change that logs out everywhere but keeps the device that made it,
+/// then logout. Every cookie the devices held before is refused afterwards.
+#[tokio::test]
+async fn login_password_change_and_logout_refuse_every_earlier_cookie() {
+    let backend = Backend::new();
+    let (app, _revoker) = revoking_app(&backend);
+    let mut laptop = Browser::default();
+    let mut earlier = Vec::new();
+
+    laptop.get(&app, "/login").await;
+    earlier.push(laptop.session().expect("pre-login cookie").to_owned());
+    laptop.login(&app, "ada", "lovelace").await;
+    assert_eq!(laptop.get(&app, "/protected").await.body, "hello ada");
+    earlier.push(laptop.session().unwrap().to_owned());
+
+    let mut phone = Browser::default();
+    phone.login(&app, "ada", "lovelace").await;
+    assert_eq!(phone.get(&app, "/protected").await.body, "hello ada");
+    earlier.push(phone.session().unwrap().to_owned());
+    let mut grace = Browser::default();
+    grace.login(&app, "grace", "hopper").await;
+
+    // Change password on the laptop: every session of ada is revoked, the laptop logs in
+    // again with the new password.
+    let reply = laptop
+        .post_form(&app, "/change-password", "password=analytical-engine")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(laptop.get(&app, "/protected").await.body, "hello ada");
+    assert_eq!(
+        phone.get(&app, "/protected").await.status,
+        StatusCode::UNAUTHORIZED,
+        "the other device is logged out"
+    );
+    assert_eq!(grace.get(&app, "/protected").await.body, "hello grace");
+    earlier.push(laptop.session().unwrap().to_owned());
+
+    assert_eq!(laptop.get(&app, "/logout").await.body, "bye ada");
+
+    for (n, cookie) in earlier.iter().enumerate() {
+        let mut thief = replaying(cookie);
+        let reply = thief.get(&app, "/protected").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "cookie {n} opened");
+        assert_eq!(
+            replaying(cookie).get(&app, "/state").await.body,
+            "None None",
+            "cookie {n} is a fresh session"
+        );
+    }
+    assert_eq!(grace.get(&app, "/protected").await.body, "hello grace");
+}
+
+/// "Log out everywhere" through the subject alone, without changing the auth hash:
+/// axum-login would accept these sessions, the layer refuses them.
+#[tokio::test]
+async fn log_out_everywhere_by_subject_without_an_auth_hash_change() {
+    let backend = Backend::new();
+    let (app, revoker) = revoking_app(&backend);
+    let mut laptop = Browser::default();
+    laptop.login(&app, "ada", "lovelace").await;
+    let mut phone = Browser::default();
+    phone.login(&app, "ada", "lovelace").await;
+    let mut grace = Browser::default();
+    grace.login(&app, "grace", "hopper").await;
+
+    revoker.revoke_subject(&1u64).await.unwrap();
+
+    for device in [&mut laptop, &mut phone] {
+        assert_eq!(
+            device.get(&app, "/protected").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(grace.get(&app, "/protected").await.body, "hello grace");
+    laptop.login(&app, "ada", "lovelace").await;
+    assert_eq!(laptop.get(&app, "/protected").await.body, "hello ada");
+}
+
+/// KNOWN LIMIT of stateless sessions, without revocation (README, SECURITY.md): logout
+/// removes the cookie from the browser, but the server keeps no list of sessions, so it
+/// cannot revoke a copy taken before logout. The copy stays valid until its sealed expiry
+/// date. This test documents it: if it ever fails, the limit (and the docs) changed.
+#[tokio::test]
+async fn without_revocation_a_pre_logout_cookie_still_works_until_expiry() {
     let app = app(&Backend::new());
     let mut browser = Browser::default();
     browser.login(&app, "ada", "lovelace").await;

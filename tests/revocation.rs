@@ -321,7 +321,11 @@ async fn revalidate_every<S: SessionStore + Clone>(store: S) {
     let counting = Counting::new(store.clone());
     let app_every = app(layer(counting.clone()));
     let mut ada = Client::logged_in(&app_every, "ada").await;
-    assert_eq!(counting.loads(), 0, "a request without a cookie asks nothing");
+    assert_eq!(
+        counting.loads(),
+        0,
+        "a request without a cookie asks nothing"
+    );
     for _ in 0..5 {
         ada.whoami(&app_every).await;
     }
@@ -347,11 +351,18 @@ async fn revalidate_every<S: SessionStore + Clone>(store: S) {
     for _ in 0..10 {
         assert_eq!(ada.whoami(&app).await, "ada");
     }
-    assert_eq!(counting.loads(), 0, "a new session was checked when it was issued");
+    assert_eq!(
+        counting.loads(),
+        0,
+        "a new session was checked when it was issued"
+    );
     tokio::time::sleep(StdDuration::from_millis(3100)).await;
     let answer = ada.get(&app, "/whoami").await;
     assert_eq!(answer.body, "ada");
-    assert!(answer.touched, "the check re-seals the cookie with its time");
+    assert!(
+        answer.touched,
+        "the check re-seals the cookie with its time"
+    );
     assert_eq!(counting.loads(), 2, "one check: session and subject");
     for _ in 0..10 {
         assert_eq!(ada.whoami(&app).await, "ada");
@@ -381,8 +392,7 @@ async fn racing_and_existing_tombstones<S: SessionStore + Clone>(store: S) {
     // A logout racing a request that re-seals the same session.
     let grace = Client::logged_in(&app, "grace").await;
     let (mut busy, mut leaving) = (grace.clone(), grace.clone());
-    let (counted, left) =
-        tokio::join!(busy.get(&app, "/counter"), leaving.get(&app, "/logout"));
+    let (counted, left) = tokio::join!(busy.get(&app, "/counter"), leaving.get(&app, "/logout"));
     assert_eq!(counted.status, StatusCode::OK);
     assert_eq!(left.status, StatusCode::OK);
     assert_refused(&app, &grace).await;
@@ -390,9 +400,7 @@ async fn racing_and_existing_tombstones<S: SessionStore + Clone>(store: S) {
 
     // A second logout of the same session when the check is amortized (so the request is
     // not refused first): the tombstone is already there and is updated in place.
-    let amortized = app_with(
-        layer(store.clone()).with_revalidate_every(Duration::hours(1)),
-    );
+    let amortized = app_with(layer(store.clone()).with_revalidate_every(Duration::hours(1)));
     let mut first = Client::logged_in(&amortized, "ada").await;
     let mut second = first.clone();
     assert!(first.get(&amortized, "/logout").await.removed);
@@ -414,7 +422,12 @@ async fn racing_and_existing_tombstones<S: SessionStore + Clone>(store: S) {
         .with_revocation(store);
     let mut ada = Client::logged_in(&long, "ada").await;
     let id: i128 = ada.get(&long, "/sid").await.body.parse().unwrap();
-    short.revoker().unwrap().revoke_session(Id(id)).await.unwrap();
+    short
+        .revoker()
+        .unwrap()
+        .revoke_session(Id(id))
+        .await
+        .unwrap();
     tokio::time::sleep(StdDuration::from_millis(2100)).await;
     let copy = ada.clone();
     let answer = ada.get(&long, "/logout").await;
@@ -436,11 +449,9 @@ where
     C: AsyncFn() -> i64,
     P: AsyncFn(),
 {
-    let app = app(
-        SessionManagerLayer::new(KeyRing::generate())
-            .with_expiry(Expiry::OnInactivity(Duration::seconds(2)))
-            .with_revocation(store),
-    );
+    let app = app(SessionManagerLayer::new(KeyRing::generate())
+        .with_expiry(Expiry::OnInactivity(Duration::seconds(2)))
+        .with_revocation(store));
     let mut ada = Client::logged_in(&app, "ada").await;
     ada.get(&app, "/counter").await;
     assert_eq!(count().await, 0, "live sessions are not stored");
@@ -553,7 +564,10 @@ async fn store_outage<S: SessionStore + Clone>(store: S, server: &mut impl Outag
 
     server.restart();
 
-    assert_eq!(until_available(&app, &mut grace, "/whoami").await.body, "grace");
+    assert_eq!(
+        until_available(&app, &mut grace, "/whoami").await.body,
+        "grace"
+    );
     if server.persistent() {
         assert_refused(&app, &revoked).await;
     }
@@ -739,11 +753,9 @@ async fn memory_tombstones_are_hidden_once_expired() {
     // and the store's `create` moves a colliding id, which `racing_and_existing_tombstones`
     // covers. Here: the revoked cookie expires with its tombstone.
     let store = MemoryStore::default();
-    let app = app(
-        SessionManagerLayer::new(KeyRing::generate())
-            .with_expiry(Expiry::OnInactivity(Duration::seconds(1)))
-            .with_revocation(store),
-    );
+    let app = app(SessionManagerLayer::new(KeyRing::generate())
+        .with_expiry(Expiry::OnInactivity(Duration::seconds(1)))
+        .with_revocation(store));
     let mut ada = Client::logged_in(&app, "ada").await;
     let copy = ada.clone();
     ada.get(&app, "/logout").await;
@@ -791,7 +803,10 @@ fn revocation_settings_without_a_store_are_configuration_errors() {
         (base().dangerous_revocation_fail_open(true), "fail_open"),
     ] {
         let err = layer.check().unwrap_err().to_string();
-        assert!(err.contains(needle) && err.contains("with_revocation"), "{err}");
+        assert!(
+            err.contains(needle) && err.contains("with_revocation"),
+            "{err}"
+        );
         assert!(layer.revoker().is_none());
     }
     let zero = base()

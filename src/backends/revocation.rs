@@ -220,7 +220,11 @@ impl Revocation {
     /// Whether a cookie last checked at `checked_at` must be checked again now. The time is
     /// sealed rounded up to the second, so the store is asked at most once per interval;
     /// a time further ahead than one interval (another instance's clock) counts as due.
-    pub(crate) fn check_due(&self, checked_at: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {
+    pub(crate) fn check_due(
+        &self,
+        checked_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> bool {
         match (self.revalidate_every, checked_at) {
             (Some(every), Some(checked)) => {
                 !(now < checked.saturating_add(every) && checked < now.saturating_add(every))
@@ -359,7 +363,9 @@ impl Revoker {
     /// other subjects' sessions.
     ///
     /// `subject` is compared with the value stored under the layer's
-    /// [`Subject`]: strings as they are, anything else by its JSON text.
+    /// [`Subject`]: strings as they are, anything else by its JSON text. The session of the
+    /// request calling this is revoked too: to keep it, use
+    /// [`revoke_subject_except`](Self::revoke_subject_except).
     ///
     /// # Errors
     ///
@@ -392,6 +398,47 @@ impl Revoker {
             .write(Kind::Subject, &key, now, revocation.horizon_end(now))
             .await
             .map_err(RevocationError::from)
+    }
+
+    /// "Log out everywhere else": revokes every session of `subject` created before now,
+    /// then gives `keep` (the session of the request asking, from a password-change
+    /// handler say) a new id (`Session::cycle_id`), so that it survives the revocation with
+    /// its data. Its old id is revoked when the response is sent, like any `cycle_id`.
+    ///
+    /// Use this rather than [`revoke_subject`](Self::revoke_subject) followed by a login
+    /// that keeps the session id (axum-login's `login` only issues a new id for a session
+    /// that was not logged in): a session judged by when its id was issued would otherwise
+    /// be revoked too.
+    ///
+    /// # Errors
+    ///
+    /// As [`revoke_subject`](Self::revoke_subject); also when `keep` cannot be loaded (its
+    /// id is then left as it was, and revoked with the others).
+    ///
+    /// ```
+    /// use axum::{Extension, routing::post};
+    /// use tower_sessions_sealed::{Revoker, Session};
+    ///
+    /// async fn change_password(Extension(revoker): Extension<Revoker>, session: Session) -> &'static str {
+    ///     let Ok(Some(user)) = session.get::<String>("user").await else { return "not logged in" };
+    ///     // ... store the new password hash ...
+    ///     match revoker.revoke_subject_except(&user, &session).await {
+    ///         Ok(()) => "password changed; other devices are logged out",
+    ///         Err(_) => "try again",
+    ///     }
+    /// }
+    /// let app: axum::Router = axum::Router::new().route("/password", post(change_password));
+    /// # let _ = app;
+    /// ```
+    pub async fn revoke_subject_except<T: Serialize + ?Sized>(
+        &self,
+        subject: &T,
+        keep: &tower_sessions_core::Session,
+    ) -> Result<(), RevocationError> {
+        self.revoke_subject(subject).await?;
+        keep.cycle_id()
+            .await
+            .map_err(|_| RevocationError::new("the session to keep could not be given a new id"))
     }
 
     /// Revokes the session with this id (from `Session::id`): every copy of its cookie opens

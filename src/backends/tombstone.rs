@@ -157,7 +157,8 @@ pub(crate) async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Out
         {
             out_b = Some(value);
         }
-        if out_a.is_some() && out_b.is_some()
+        if out_a.is_some()
+            && out_b.is_some()
             && let (Some(a), Some(b)) = (out_a.take(), out_b.take())
         {
             return Poll::Ready((a, b));
