@@ -581,6 +581,37 @@ mod tests {
     }
 
     #[test]
+    fn version_2_roundtrips_and_checks_its_fields() {
+        let mut s = sealed(json!({"a": 1}));
+        s.created_at = s.created_at.replace_nanosecond(999_999_999).unwrap();
+        let checked = Some(OffsetDateTime::from_unix_timestamp(1_700_000_100).unwrap());
+        let mut view = s.view();
+        view.revocation = Some(RevocationFields {
+            checked_at: checked,
+        });
+        assert_eq!(view.version(), VERSION_2);
+        let mut out = Vec::new();
+        encode_into(view, &mut out).unwrap();
+        let back = decode_version(&out, VERSION_2).unwrap();
+        assert_eq!(back.sealed, s);
+        assert_eq!(back.revocation, Some(RevocationFields { checked_at: checked }));
+        // Not version 1, nor an unknown version.
+        assert!(decode_version(&out, VERSION_1).is_none());
+        assert!(decode_version(&out, 3).is_none());
+        // A version 1 payload is not a version 2 one (the fields are missing).
+        let mut v1 = Vec::new();
+        encode_into(s.view(), &mut v1).unwrap();
+        assert!(decode_version(&v1, VERSION_2).is_none());
+        // Nanoseconds out of range: 1_000_000_000 = varint 80 94 eb dc 03.
+        let mut bad = v1.clone();
+        bad.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03, 0x00]);
+        assert!(decode_version(&bad, VERSION_2).is_none());
+        let mut good = v1;
+        good.extend_from_slice(&[0x00, 0x00]);
+        assert!(decode_version(&good, VERSION_2).is_some());
+    }
+
+    #[test]
     fn trailing_bytes_and_garbage_are_rejected() {
         let s = sealed(json!({"a": 1}));
         let mut out = Vec::new();

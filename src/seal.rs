@@ -190,6 +190,32 @@ impl KeyRing {
         Ok(value)
     }
 
+    /// [`KeyRing::dangerous_seal_with_nonce`] as format version 2
+    /// ([`VERSION_REVOCATION`]), with the time of the last revocation check, for frozen test
+    /// vectors only.
+    ///
+    /// # Security
+    ///
+    /// As [`KeyRing::dangerous_seal_with_nonce`]: never call this outside tests.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeyRing::seal`].
+    #[doc(hidden)]
+    pub fn dangerous_seal_revocation_with_nonce(
+        &self,
+        cookie_name: &str,
+        sealed: &SealedRecord,
+        checked_at: Option<OffsetDateTime>,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, Error> {
+        let mut view = sealed.view();
+        view.revocation = Some(RevocationFields { checked_at });
+        let mut value = String::new();
+        self.seal_view(cookie_name, view, &nonce, &mut value, 0)?;
+        Ok(value)
+    }
+
     /// Opens a cookie value sealed for `cookie_name` under any key of the ring, and checks
     /// that its expiry date is still ahead.
     ///

@@ -109,13 +109,17 @@ fn record(id: i128, data: serde_json::Value) -> SealedRecord {
 /// Opens a value with nothing but the RustCrypto reference AEAD and HKDF, following
 /// DESIGN §3 by hand: an independent implementation of the format.
 fn reference_open(master: &[u8], name: &str, value: &str) -> Vec<u8> {
+    reference_open_version(master, name, value, 0x01)
+}
+
+fn reference_open_version(master: &[u8], name: &str, value: &str, version: u8) -> Vec<u8> {
     let hkdf = Hkdf::<Sha256>::new(Some(b"tower-sessions-sealed v1"), master);
     let mut aead_key = [0u8; 32];
     hkdf.expand(b"seal", &mut aead_key).unwrap();
     let mut kid = [0u8; 4];
     hkdf.expand(b"kid", &mut kid).unwrap();
     let envelope = URL_SAFE_NO_PAD.decode(value).unwrap();
-    assert_eq!(envelope[0], 0x01, "version");
+    assert_eq!(envelope[0], version, "version");
     assert_eq!(envelope[1..5], kid, "kid");
     let nonce: [u8; 24] = envelope[5..29].try_into().unwrap();
     let mut aad = envelope[..5].to_vec();
@@ -243,4 +247,51 @@ fn random_seals_cross_open_with_the_reference_aead() {
             reference_open(&MASTER, v.name, &b)
         );
     }
+}
+
+/// Format version 2 (written when a revocation store is configured): version 1's payload,
+/// then the creation time's nanoseconds and the last revocation check.
+#[test]
+fn frozen_version_2_vector() {
+    let keys = ring();
+    let mut sealed = record(7, json!({"user": "ada"}));
+    sealed.created_at = at(1_764_028_800).replace_nanosecond(123_456_789).unwrap();
+    let checked = Some(at(1_764_032_400)); // an hour later
+    let cookie = keys
+        .dangerous_seal_revocation_with_nonce("id", &sealed, checked, NONCE)
+        .unwrap();
+    assert_eq!(
+        cookie,
+        "AlyFj40AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhePvE6b3eKAKcRbwhlcig9SpFKv4jWuWHomybmtZ41Zo4r2qIZMkgnyY4-LikHenEZMTG0DaFHohm_Z6M5nIQ8"
+    );
+    assert_eq!(
+        hex::encode(reference_open_version(&MASTER, "id", &cookie, 0x02)),
+        concat!(
+            "07000000000000000000000000000000", // id 7, little-endian
+            "80dcb2c81e",                       // expires
+            "80c6a7920d",                       // created (whole seconds)
+            "01",                               // 1 entry
+            "0475736572",
+            "0503616461",
+            "959aef3a",                         // created_nanos 123456789 (varint)
+            "01a0fea7920d",                     // checked: Some(1764032400) (zigzag varint)
+        )
+    );
+    // It opens, with the exact creation time, and not under another name or version.
+    let opened = keys.open_at("id", &cookie, at(1_764_028_800)).unwrap();
+    assert_eq!(opened, sealed);
+    assert!(keys.open_at("other", &cookie, at(1_764_028_800)).is_none());
+    let mut envelope = URL_SAFE_NO_PAD.decode(&cookie).unwrap();
+    envelope[0] = 0x01;
+    assert!(
+        keys.open_at("id", &URL_SAFE_NO_PAD.encode(&envelope), at(1_764_028_800))
+            .is_none(),
+        "the version is authenticated"
+    );
+    // Never checked: the option's 0x00.
+    let never = keys
+        .dangerous_seal_revocation_with_nonce("id", &sealed, None, NONCE)
+        .unwrap();
+    let plaintext = hex::encode(reference_open_version(&MASTER, "id", &never, 0x02));
+    assert!(plaintext.ends_with("959aef3a00"), "{plaintext}");
 }
