@@ -272,8 +272,8 @@ impl SessionManagerLayer {
     /// - Tombstones expire with the cookies they reject. Redis drops them itself (`EXAT`);
     ///   the SQL stores need their `ExpiredDeletion::delete_expired` (a background task, or
     ///   a scheduled call where background tasks freeze, as on AWS Lambda); `MemoryStore`
-    ///   never deletes expired records, so its memory grows with every logout (about 200
-    ///   bytes each) until the process restarts.
+    ///   never deletes expired records, so its memory grows with every logout (a few
+    ///   hundred bytes each) until the process restarts.
     ///
     /// Cookies are then sealed as format version 2 ([`VERSION_REVOCATION`](crate::VERSION_REVOCATION)),
     /// which adds the session's exact creation time and its last check; version 1 cookies
