@@ -2,8 +2,10 @@
 //! `cargo fuzz` sets): they reach the plaintext decoder behind the AEAD, which no attacker
 //! can reach without the key.
 
+use time::OffsetDateTime;
+
 use crate::error::Error;
-use crate::payload::{self, SealedRecord};
+use crate::payload::{self, RevocationFields, SealedRecord, VERSION_2};
 
 /// Decodes an (already authenticated) plaintext payload.
 #[must_use]
@@ -19,5 +21,30 @@ pub fn decode_payload(plaintext: &[u8]) -> Option<SealedRecord> {
 pub fn encode_payload(sealed: &SealedRecord) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     payload::encode_into(sealed.view(), &mut out)?;
+    Ok(out)
+}
+
+/// Decodes an (already authenticated) format version 2 plaintext: the record and the time
+/// of its last revocation check.
+#[must_use]
+pub fn decode_payload_v2(plaintext: &[u8]) -> Option<(SealedRecord, Option<OffsetDateTime>)> {
+    let decoded = payload::decode_version(plaintext, VERSION_2)?;
+    let checked_at = decoded.revocation.and_then(|fields| fields.checked_at);
+    Some((decoded.sealed, checked_at))
+}
+
+/// Encodes a record as a format version 2 plaintext.
+///
+/// # Errors
+///
+/// As [`encode_payload`].
+pub fn encode_payload_v2(
+    sealed: &SealedRecord,
+    checked_at: Option<OffsetDateTime>,
+) -> Result<Vec<u8>, Error> {
+    let mut view = sealed.view();
+    view.revocation = Some(RevocationFields { checked_at });
+    let mut out = Vec::new();
+    payload::encode_into(view, &mut out)?;
     Ok(out)
 }

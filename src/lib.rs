@@ -68,6 +68,47 @@
 //! # }
 //! ```
 //!
+//! # Revocation (optional)
+//!
+//! Stateless, a copied cookie is valid until its sealed expiry. With
+//! [`SessionManagerLayer::with_revocation`] and any tower-sessions store, a session that
+//! ends leaves a tombstone and every copy of its cookie is refused; a [`Revoker`] ends all
+//! sessions of a user ("log out everywhere"). Live sessions stay in the cookie: the store
+//! holds only tombstones.
+//!
+//! ```
+//! use axum::{Router, body::Body, http::Request, routing::get};
+//! use tower::ServiceExt as _;
+//! use tower_sessions::MemoryStore;
+//! use tower_sessions_sealed::{KeyRing, Session, SessionManagerLayer, Subject};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let layer = SessionManagerLayer::new(KeyRing::generate())
+//!     .with_revocation(MemoryStore::default()) // or SqliteStore, PostgresStore, RedisStore
+//!     .with_revocation_subject(Subject::key("user"));
+//! let revoker = layer.revoker().expect("revocation is on");
+//! let app = Router::new()
+//!     .route("/login", get(|s: Session| async move { s.insert("user", "ada").await.unwrap() }))
+//!     .route("/me", get(|s: Session| async move {
+//!         s.get::<String>("user").await.unwrap().unwrap_or_default()
+//!     }))
+//!     .layer(layer);
+//!
+//! let response = app.clone().oneshot(Request::get("/login").body(Body::empty())?).await?;
+//! let cookie = response.headers()["set-cookie"].to_str()?;
+//! let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+//!
+//! revoker.revoke_subject("ada").await?; // log ada out everywhere
+//!
+//! let request = Request::get("/me").header("cookie", pair).body(Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! let body = axum::body::to_bytes(response.into_body(), 64).await?;
+//! assert_eq!(body, "", "the revoked cookie is a fresh session");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Features
 //!
 //! | feature | default | what it gives |
@@ -88,7 +129,9 @@
 //!
 //! # Known limits
 //!
-//! - A copied cookie is valid until its sealed expiry; logout cannot revoke copies.
+//! - Without revocation, a copied cookie is valid until its sealed expiry and logout cannot
+//!   revoke copies; with it, revocation takes effect on the next request (or within the
+//!   [`with_revalidate_every`](SessionManagerLayer::with_revalidate_every) interval).
 //! - A client can send back an older cookie that is still valid (rollback).
 //! - Concurrent requests that change the session race: the last `Set-Cookie` wins.
 //! - About 3 KB of session data fits in a 4096-byte `Set-Cookie`; a session that does not

@@ -46,7 +46,11 @@ fn public_types_are_send_sync_and_clone() {
     assert_send_sync::<Svc>();
     assert_clone::<Svc>();
     assert_send::<
-        ResponseFuture<std::future::Ready<Result<Response<String>, Infallible>>, String, Infallible>,
+        ResponseFuture<
+            std::future::Ready<Result<Response<String>, Infallible>>,
+            String,
+            Infallible,
+        >,
     >();
     assert_send_sync::<tower_sessions_sealed::Revoker>();
     assert_clone::<tower_sessions_sealed::Revoker>();

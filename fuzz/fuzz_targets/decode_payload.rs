@@ -1,5 +1,5 @@
 //! Decodes an arbitrary (as if authenticated) plaintext payload through the `cfg(fuzzing)`
-//! hook behind the AEAD.
+//! hook behind the AEAD, as format version 1 and as format version 2.
 //!
 //! Nothing may panic. Whatever decodes must encode again, decode to an equal record, and
 //! encode to the same bytes the second time (the encoding is canonical); sealed, it must
@@ -10,10 +10,13 @@
 use libfuzzer_sys::fuzz_target;
 use time::PrimitiveDateTime;
 use tower_sessions_sealed::ErrorKind;
-use tower_sessions_sealed::fuzzing::{decode_payload, encode_payload};
+use tower_sessions_sealed::fuzzing::{
+    decode_payload, decode_payload_v2, encode_payload, encode_payload_v2,
+};
 use tower_sessions_sealed_fuzz::{COOKIE_NAME, ring};
 
 fuzz_target!(|data: &[u8]| {
+    version_2(data);
     let Some(record) = decode_payload(data) else {
         return;
     };
@@ -42,3 +45,35 @@ fuzz_target!(|data: &[u8]| {
         ),
     }
 });
+
+/// The same properties for format version 2, whose extra fields (creation nanoseconds, last
+/// check) must survive every step.
+fn version_2(data: &[u8]) {
+    let Some((record, checked)) = decode_payload_v2(data) else {
+        return;
+    };
+    let encoded = encode_payload_v2(&record, checked).expect("a decoded v2 record encodes");
+    let (again, checked_again) =
+        decode_payload_v2(&encoded).expect("an encoded v2 record decodes");
+    assert!(again == record && checked_again == checked, "v2 round trip changed the record");
+    assert_eq!(
+        encode_payload_v2(&again, checked_again).expect("encodes"),
+        encoded,
+        "v2 encoding is not canonical"
+    );
+    match ring().dangerous_seal_revocation_with_nonce(COOKIE_NAME, &record, checked, [7; 24]) {
+        Ok(value) => {
+            let min = PrimitiveDateTime::MIN.assume_utc();
+            if record.record.expiry_date > min {
+                let opened = ring()
+                    .open_at(COOKIE_NAME, &value, min)
+                    .expect("a sealed v2 record opens before its expiry");
+                assert!(opened == record, "v2 seal → open changed the record");
+            }
+        }
+        Err(err) => assert!(
+            matches!(err.kind(), ErrorKind::CookieTooLarge { .. }),
+            "sealing a decoded v2 record failed: {err}"
+        ),
+    }
+}
