@@ -158,6 +158,8 @@ mod key;
 mod layer;
 #[warn(clippy::indexing_slicing)] // parses untrusted input
 mod payload;
+#[warn(clippy::indexing_slicing)] // parses stored bytes
+mod record_seal;
 #[warn(clippy::indexing_slicing)] // parses untrusted input
 mod seal;
 #[warn(clippy::indexing_slicing)] // parses untrusted input
@@ -165,6 +167,7 @@ mod service;
 mod store;
 
 pub use backends::revocation::{Revoker, Subject};
+pub use backends::sealed_store::SealedStore;
 pub use body::ResponseBody;
 pub use config::MAX_SET_COOKIE_LEN;
 pub use error::{ConfigError, Error, ErrorKind, KeyError, KeyRingError, RevocationError};

@@ -194,6 +194,27 @@ pub(crate) fn decode_version(bytes: &[u8], version: u8) -> Option<Decoded> {
     rest.is_empty().then_some(decoded)
 }
 
+/// Appends the postcard encoding of a session's data alone (the payload's `data` field) to
+/// `out`: what a record at rest seals.
+pub(crate) fn encode_data_into(data: &HashMap<String, Value>, out: &mut Vec<u8>) -> Result<(), Error> {
+    let taken = std::mem::take(out);
+    match postcard::to_extend(&DataRef(data), taken) {
+        Ok(extended) => {
+            *out = extended;
+            Ok(())
+        }
+        Err(_) => Err(Error::new(ErrorKind::TooDeep { limit: MAX_DEPTH })),
+    }
+}
+
+/// Decodes what [`encode_data_into`] wrote, as strictly as [`decode_version`].
+pub(crate) fn decode_data(bytes: &[u8]) -> Option<HashMap<String, Value>> {
+    let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+    let data = DataSeed.deserialize(&mut deserializer).ok()?;
+    let rest = deserializer.finalize().ok()?;
+    rest.is_empty().then_some(data)
+}
+
 // ---------------------------------------------------------------------------------------
 // Encoding
 

@@ -43,11 +43,15 @@ const HKDF_SALT: &[u8] = b"tower-sessions-sealed v1";
 const INFO_SEAL: &[u8] = b"seal";
 /// HKDF-Expand info for the key id.
 const INFO_KID: &[u8] = b"kid";
+/// HKDF-Expand info for the AEAD key of records at rest in a store.
+const INFO_STORE: &[u8] = b"store";
 
 /// The per-key values derived once when a ring is built.
 pub(crate) struct DerivedKey {
     kid: [u8; KID_LEN],
     aead: AeadKey,
+    /// The key for records at rest in a store (`record_seal.rs`): its own HKDF purpose.
+    pub(crate) store: AeadKey,
 }
 
 impl DerivedKey {
@@ -55,11 +59,14 @@ impl DerivedKey {
     pub(crate) fn derive(master: &[u8]) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), master);
         let mut aead_key = Zeroizing::new([0u8; KEY_LEN]);
+        let mut store_key = Zeroizing::new([0u8; KEY_LEN]);
         let mut kid = [0u8; KID_LEN];
         // HKDF-Expand fails only for outputs longer than 255 × 32 bytes; these are 32 and 4.
         #[allow(clippy::expect_used)]
         {
             hkdf.expand(INFO_SEAL, &mut aead_key[..])
+                .expect("32 bytes is a valid HKDF-SHA256 output length");
+            hkdf.expand(INFO_STORE, &mut store_key[..])
                 .expect("32 bytes is a valid HKDF-SHA256 output length");
             hkdf.expand(INFO_KID, &mut kid)
                 .expect("4 bytes is a valid HKDF-SHA256 output length");
@@ -67,6 +74,7 @@ impl DerivedKey {
         Self {
             kid,
             aead: AeadKey::new(&aead_key),
+            store: AeadKey::new(&store_key),
         }
     }
 

@@ -7,6 +7,9 @@
 //!
 //! - [`revocation`]: tombstones for ended sessions and revoked subjects, checked before the
 //!   handler runs.
+//! - [`sealed_store`]: a `SessionStore` wrapper that keeps session data sealed at rest, for
+//!   tower-sessions' own layer.
 
 pub(crate) mod revocation;
+pub(crate) mod sealed_store;
 mod tombstone;
