@@ -196,7 +196,10 @@ pub(crate) fn decode_version(bytes: &[u8], version: u8) -> Option<Decoded> {
 
 /// Appends the postcard encoding of a session's data alone (the payload's `data` field) to
 /// `out`: what a record at rest seals.
-pub(crate) fn encode_data_into(data: &HashMap<String, Value>, out: &mut Vec<u8>) -> Result<(), Error> {
+pub(crate) fn encode_data_into(
+    data: &HashMap<String, Value>,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     let taken = std::mem::take(out);
     match postcard::to_extend(&DataRef(data), taken) {
         Ok(extended) => {
@@ -615,7 +618,12 @@ mod tests {
         encode_into(view, &mut out).unwrap();
         let back = decode_version(&out, VERSION_2).unwrap();
         assert_eq!(back.sealed, s);
-        assert_eq!(back.revocation, Some(RevocationFields { checked_at: checked }));
+        assert_eq!(
+            back.revocation,
+            Some(RevocationFields {
+                checked_at: checked
+            })
+        );
         // Not version 1, nor an unknown version.
         assert!(decode_version(&out, VERSION_1).is_none());
         assert!(decode_version(&out, 3).is_none());

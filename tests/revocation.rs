@@ -396,7 +396,10 @@ async fn racing_and_existing_tombstones<S: SessionStore + Clone>(store: S) {
     assert_eq!(counted.status, StatusCode::OK);
     assert_eq!(left.status, StatusCode::OK);
     assert_refused(&app, &grace).await;
-    assert_refused(&app, &busy).await;
+    // The request that raced the logout either re-sealed grace's session (then its cookie
+    // is refused like the others) or was itself refused and started a fresh one; either
+    // way grace is not logged in with it.
+    assert_eq!(busy.clone().whoami(&app).await, "anonymous");
 
     // A second logout of the same session when the check is amortized (so the request is
     // not refused first): the tombstone is already there and is updated in place.
@@ -460,15 +463,19 @@ where
     assert_eq!(count().await, 1, "one tombstone");
     assert_refused(&app, &copy).await;
 
+    // The tombstone expires at most 3 s after the logout (2 s window, rounded up).
     tokio::time::sleep(StdDuration::from_millis(3500)).await;
-    prune().await;
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(5);
-    while count().await != 0 {
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    loop {
+        prune().await;
+        if count().await == 0 {
+            break;
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "the expired tombstone was not pruned"
         );
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
     }
     // The cookie expired with it: still a fresh session.
     assert_refused(&app, &copy).await;
@@ -817,4 +824,16 @@ fn revocation_settings_without_a_store_are_configuration_errors() {
         .with_revocation(MemoryStore::default())
         .with_revocation_subject(Subject::key(""));
     assert!(empty.check().is_err());
+}
+
+#[tokio::test]
+async fn revoking_a_subject_without_a_configured_subject_is_an_error() {
+    let layer = layer(MemoryStore::default());
+    let err = layer
+        .revoker()
+        .unwrap()
+        .revoke_subject("ada")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("with_revocation_subject"), "{err}");
 }

@@ -369,8 +369,10 @@ impl Revoker {
     ///
     /// # Errors
     ///
-    /// The store failed (the revocation may not have been written; retry), or `subject`
-    /// cannot be represented as JSON.
+    /// The store failed (the revocation may not have been written; retry), `subject`
+    /// cannot be represented as JSON, or the layer has no
+    /// [`with_revocation_subject`](crate::SessionManagerLayer::with_revocation_subject) (a
+    /// tombstone no session is compared with would revoke nothing).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -388,6 +390,11 @@ impl Revoker {
         &self,
         subject: &T,
     ) -> Result<(), RevocationError> {
+        if self.revocation.subject.is_none() {
+            return Err(RevocationError::new(
+                "no subject is configured: call with_revocation_subject on the layer",
+            ));
+        }
         let value = serde_json::to_value(subject)
             .map_err(|_| RevocationError::new("the subject cannot be represented as JSON"))?;
         let key = canonical(&value)

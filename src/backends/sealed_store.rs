@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
+use tower_sessions_core::ExpiredDeletion;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
-use tower_sessions_core::ExpiredDeletion;
 
 use crate::key::KeyRing;
 
