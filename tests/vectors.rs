@@ -273,8 +273,8 @@ fn frozen_version_2_vector() {
             "01",                               // 1 entry
             "0475736572",
             "0503616461",
-            "959aef3a",                         // created_nanos 123456789 (varint)
-            "01a0fea7920d",                     // checked: Some(1764032400) (zigzag varint)
+            "959aef3a",     // created_nanos 123456789 (varint)
+            "01a0fea7920d", // checked: Some(1764032400) (zigzag varint)
         )
     );
     // It opens, with the exact creation time, and not under another name or version.
