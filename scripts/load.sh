@@ -23,7 +23,10 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release --example demo
-SESSION_KEYS="$KEY" DEMO_ADDR="$ADDR" RUST_LOG=warn target/release/examples/demo &
+# The stateless layer by default (DEMO_REVOCATION=on measures revocation on the demo's
+# embedded SQLite store).
+SESSION_KEYS="$KEY" DEMO_ADDR="$ADDR" DEMO_REVOCATION="${DEMO_REVOCATION:-off}" RUST_LOG=warn \
+  target/release/examples/demo &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 
