@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::payload::{self, RevocationFields, SealedRecord, VERSION_2};
+use crate::payload::{self, SealedRecord, StoreFields, VERSION_2};
 
 /// Decodes an (already authenticated) plaintext payload.
 #[must_use]
@@ -43,7 +43,10 @@ pub fn encode_payload_v2(
     checked_at: Option<OffsetDateTime>,
 ) -> Result<Vec<u8>, Error> {
     let mut view = sealed.view();
-    view.revocation = Some(RevocationFields { checked_at });
+    view.revocation = Some(StoreFields {
+        checked_at,
+        stored: false,
+    });
     let mut out = Vec::new();
     payload::encode_into(view, &mut out)?;
     Ok(out)

@@ -18,14 +18,16 @@
 //!            | 7 object: varint count, (string key, value) pairs
 //! ```
 //!
-//! Format version 2 (written only when a revocation store is configured) appends two fields
-//! to the same tuple:
+//! Format version 2 (written only when a store is configured on the layer: revocation or
+//! overflow) appends three fields to the same tuple:
 //!
 //! ```text
-//! payload v2 = id | expires | created | data | created_nanos | checked
+//! payload v2 = id | expires | created | data | created_nanos | checked | stored
 //! created_nanos = u32 varint, < 1 000 000 000: the sub-second part of `created`
 //! checked  = postcard option: 0x00 (never checked), or 0x01 then i64 zigzag varint, unix
 //!            seconds of the last revocation check (rounded up)
+//! stored   = bool (1 byte, 0x00 or 0x01): the data is in the overflow store, not here
+//!            (then `data` is empty)
 //! ```
 //!
 //! Arrays and objects nest at most [`MAX_DEPTH`] deep; the encoder refuses deeper values so
@@ -114,15 +116,18 @@ pub(crate) struct PayloadView<'a> {
     pub(crate) created_at: OffsetDateTime,
     pub(crate) data: &'a HashMap<String, Value>,
     /// `Some` writes format version 2, with these fields.
-    pub(crate) revocation: Option<RevocationFields>,
+    pub(crate) revocation: Option<StoreFields>,
 }
 
 /// What format version 2 adds: the exact creation time (so a subject revoked at `t` is
-/// compared to the session's creation to the nanosecond) and the last revocation check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RevocationFields {
+/// compared to the session's creation to the nanosecond), the last revocation check, and
+/// whether the data overflowed to the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StoreFields {
     /// When the revocation store last confirmed the session was not revoked.
     pub(crate) checked_at: Option<OffsetDateTime>,
+    /// The session's data lives in the overflow store (the cookie is a sealed reference).
+    pub(crate) stored: bool,
 }
 
 impl PayloadView<'_> {
@@ -150,14 +155,14 @@ impl SealedRecord {
 
 /// Format version 1: the stateless payload.
 pub(crate) const VERSION_1: u8 = 0x01;
-/// Format version 2: version 1 plus [`RevocationFields`].
+/// Format version 2: version 1 plus [`StoreFields`].
 pub(crate) const VERSION_2: u8 = 0x02;
 
 /// A decoded payload.
 pub(crate) struct Decoded {
     pub(crate) sealed: SealedRecord,
     /// Version 2 only.
-    pub(crate) revocation: Option<RevocationFields>,
+    pub(crate) revocation: Option<StoreFields>,
 }
 
 /// Appends the postcard encoding of `payload` to `out`.
@@ -223,7 +228,7 @@ pub(crate) fn decode_data(bytes: &[u8]) -> Option<HashMap<String, Value>> {
 
 impl Serialize for PayloadView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let len = if self.revocation.is_some() { 6 } else { 4 };
+        let len = if self.revocation.is_some() { 7 } else { 4 };
         let mut tuple = serializer.serialize_tuple(len)?;
         tuple.serialize_element(&self.id.0.to_le_bytes())?;
         tuple.serialize_element(&unix_seconds_ceil(self.expiry_date))?;
@@ -234,6 +239,7 @@ impl Serialize for PayloadView<'_> {
             // Rounded up: the next check is due no earlier than a whole interval later.
             let checked = fields.checked_at.map(unix_seconds_ceil);
             tuple.serialize_element(&checked)?;
+            tuple.serialize_element(&fields.stored)?;
         }
         tuple.end()
     }
@@ -359,7 +365,7 @@ impl<'de> DeserializeSeed<'de> for PayloadSeed {
     type Value = Decoded;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Decoded, D::Error> {
-        let len = if self.v2 { 6 } else { 4 };
+        let len = if self.v2 { 7 } else { 4 };
         deserializer.deserialize_tuple(len, self)
     }
 }
@@ -386,11 +392,16 @@ impl<'de> Visitor<'de> for PayloadSeed {
         if self.v2 {
             let nanos: u32 = seq.next_element()?.ok_or_else(missing)?;
             let checked: Option<i64> = seq.next_element()?.ok_or_else(missing)?;
+            let stored: bool = seq.next_element()?.ok_or_else(missing)?;
             created_at = created_at
                 .replace_nanosecond(nanos)
                 .map_err(|_| de::Error::custom("nanoseconds out of range"))?;
-            revocation = Some(RevocationFields {
+            if stored && !data.is_empty() {
+                return Err(de::Error::custom("a stored session carries no data"));
+            }
+            revocation = Some(StoreFields {
                 checked_at: checked.map(date).transpose()?,
+                stored,
             });
         }
         Ok(Decoded {
@@ -610,8 +621,9 @@ mod tests {
         s.created_at = s.created_at.replace_nanosecond(999_999_999).unwrap();
         let checked = Some(OffsetDateTime::from_unix_timestamp(1_700_000_100).unwrap());
         let mut view = s.view();
-        view.revocation = Some(RevocationFields {
+        view.revocation = Some(StoreFields {
             checked_at: checked,
+            stored: false,
         });
         assert_eq!(view.version(), VERSION_2);
         let mut out = Vec::new();
@@ -620,8 +632,9 @@ mod tests {
         assert_eq!(back.sealed, s);
         assert_eq!(
             back.revocation,
-            Some(RevocationFields {
-                checked_at: checked
+            Some(StoreFields {
+                checked_at: checked,
+                stored: false
             })
         );
         // Not version 1, nor an unknown version.
@@ -633,11 +646,21 @@ mod tests {
         assert!(decode_version(&v1, VERSION_2).is_none());
         // Nanoseconds out of range: 1_000_000_000 = varint 80 94 eb dc 03.
         let mut bad = v1.clone();
-        bad.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03, 0x00]);
+        bad.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03, 0x00, 0x00]);
         assert!(decode_version(&bad, VERSION_2).is_none());
-        let mut good = v1;
-        good.extend_from_slice(&[0x00, 0x00]);
+        let mut good = v1.clone();
+        good.extend_from_slice(&[0x00, 0x00, 0x00]);
         assert!(decode_version(&good, VERSION_2).is_some());
+        // `stored` with data in the cookie is refused; without data it reads.
+        let mut stored_with_data = v1;
+        stored_with_data.extend_from_slice(&[0x00, 0x00, 0x01]);
+        assert!(decode_version(&stored_with_data, VERSION_2).is_none());
+        let empty = sealed(json!({}));
+        let mut stored = Vec::new();
+        encode_into(empty.view(), &mut stored).unwrap();
+        stored.extend_from_slice(&[0x00, 0x00, 0x01]);
+        let back = decode_version(&stored, VERSION_2).unwrap();
+        assert!(back.revocation.unwrap().stored);
     }
 
     #[test]

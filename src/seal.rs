@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyRing;
-use crate::payload::{self, PayloadView, RevocationFields, SealedRecord, VERSION_1, VERSION_2};
+use crate::payload::{self, PayloadView, SealedRecord, StoreFields, VERSION_1, VERSION_2};
 
 /// The format version this crate writes (the first byte of every cookie) when no revocation
 /// store is configured.
@@ -118,7 +118,7 @@ pub(crate) struct Opened {
     /// Whether it was sealed under the ring's first key; if not, it should be re-sealed.
     pub(crate) by_primary: bool,
     /// Format version 2's fields (`None` for a version 1 cookie).
-    pub(crate) revocation: Option<RevocationFields>,
+    pub(crate) revocation: Option<StoreFields>,
     /// The decrypted plaintext, so the record can be decoded again without a clone.
     pub(crate) plaintext: Plaintext,
 }
@@ -218,7 +218,10 @@ impl KeyRing {
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, Error> {
         let mut view = sealed.view();
-        view.revocation = Some(RevocationFields { checked_at });
+        view.revocation = Some(StoreFields {
+            checked_at,
+            stored: false,
+        });
         let mut value = String::new();
         self.seal_view(cookie_name, view, &nonce, &mut value, 0)?;
         Ok(value)

@@ -21,7 +21,7 @@ use tower_sessions_core::session_store::{self, SessionStore};
 
 use crate::config::{Config, MAX_SET_COOKIE_LEN};
 use crate::error::{Error, ErrorKind};
-use crate::payload::{PayloadView, RevocationFields};
+use crate::payload::{PayloadView, StoreFields};
 use crate::seal::{Opened, Plaintext};
 use crate::service::Shared;
 
@@ -204,12 +204,13 @@ impl RequestStore {
         let expiry_date = self.sealed_expiry(state.expiry, created_at);
         // With revocation: format version 2, carrying the last check (a new id has nothing
         // to be revoked by yet, so it counts as checked now).
-        let revocation = self.shared.revocation.as_ref().map(|_| RevocationFields {
+        let revocation = self.shared.revocation.as_ref().map(|_| StoreFields {
             checked_at: if same_session {
                 state.checked_at
             } else {
                 Some(self.now)
             },
+            stored: false,
         });
         let payload = PayloadView {
             id: record.id,
