@@ -9,7 +9,7 @@ use http::HeaderValue;
 use time::{Duration, OffsetDateTime};
 use tower_sessions_core::Expiry;
 
-use crate::backends::revocation::RevocationConfig;
+use crate::backends::revocation::{RevocationConfig, StoreHandle};
 use crate::error::ConfigError;
 
 /// Browsers accept a cookie whose `Set-Cookie` (name, value and attributes) is at most this
@@ -38,6 +38,8 @@ pub(crate) struct Config {
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) refresh_after: f64,
     pub(crate) revocation: RevocationConfig,
+    /// Where sessions too large for the cookie go.
+    pub(crate) overflow: Option<StoreHandle>,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             max_lifetime: None,
             refresh_after: DEFAULT_REFRESH_AFTER,
             revocation: RevocationConfig::default(),
+            overflow: None,
         }
     }
 }

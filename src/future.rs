@@ -181,6 +181,8 @@ enum Action {
     Nothing,
     Set(Saved),
     Remove,
+    /// Re-seal an unmodified overflowed session: its record is written again first.
+    RefreshStored,
 }
 
 impl Pending {
@@ -206,10 +208,33 @@ impl Pending {
         }
         let action = self.unmodified_action(response.status().is_server_error());
         let response = response.map(ResponseBody::inner);
+        if matches!(action, Action::RefreshStored) {
+            return Finished::Save(Box::pin(self.refresh_stored(response)));
+        }
         if self.ends_session(&action).is_some() {
             return Finished::Save(Box::pin(self.conclude(response, action)));
         }
         Finished::Done(self.apply(response, action))
+    }
+
+    /// Re-seals an unmodified overflowed session (its record is written again with the new
+    /// expiry); a store failure is a `503`.
+    async fn refresh_stored<B>(
+        self,
+        response: Response<ResponseBody<B>>,
+    ) -> Response<ResponseBody<B>> {
+        let action = match self.store.reseal_stored().await {
+            Some(Ok(saved)) => Action::Set(saved),
+            Some(Err(err)) => {
+                tracing::error!(
+                    error = %err,
+                    "overflow store failed while re-sealing; answering 503 (fail closed)"
+                );
+                return unavailable();
+            }
+            None => Action::Nothing,
+        };
+        self.conclude(response, action).await
     }
 
     /// The request's authentic session, if `action` ends it: removes its cookie, or
@@ -217,7 +242,7 @@ impl Pending {
     fn ends_session(&self, action: &Action) -> Option<&CookieSession> {
         let cookie = self.cookie.as_ref()?;
         let ends = match action {
-            Action::Nothing => false,
+            Action::Nothing | Action::RefreshStored => false,
             Action::Remove => true,
             Action::Set(saved) => saved.id != cookie.id,
         };
@@ -249,6 +274,16 @@ impl Pending {
                  of its cookie stay valid"
             );
         }
+        if let (Some(cookie), Some(overflow)) =
+            (self.ends_session(&action), self.shared.overflow.as_ref())
+            && self.store.incoming_stored()
+            && let Err(err) = overflow.delete(cookie.id).await
+        {
+            tracing::warn!(
+                error = %err,
+                "the ended session's overflow record could not be deleted; it expires by itself"
+            );
+        }
         self.apply(response, action)
     }
 
@@ -270,6 +305,11 @@ impl Pending {
             }
         }
         match self.incoming {
+            Incoming::Valid { rotated }
+                if !server_error && self.refresh_due(rotated) && self.store.incoming_stored() =>
+            {
+                Action::RefreshStored
+            }
             Incoming::Valid { rotated } if !server_error && self.refresh_due(rotated) => {
                 match self.store.reseal_opened() {
                     Some(Ok(saved)) => Action::Set(saved),
@@ -338,6 +378,13 @@ impl Pending {
                     }
                     None => Action::Nothing,
                 },
+                Err(err) if self.store.store_failed() => {
+                    tracing::error!(
+                        error = %err,
+                        "overflow store failed; answering 503 without Set-Cookie (fail closed)"
+                    );
+                    return unavailable();
+                }
                 Err(err) => {
                     tracing::error!(
                         error = %err,
@@ -365,7 +412,7 @@ impl Pending {
         let headers = response.headers_mut();
         add_vary_cookie(headers);
         let cookie = match action {
-            Action::Nothing => return response,
+            Action::Nothing | Action::RefreshStored => return response,
             Action::Set(saved) => saved.header,
             Action::Remove => self.shared.cookie.removal.clone(),
         };

@@ -10,6 +10,7 @@ use tower_layer::Layer;
 use tower_sessions_core::Expiry;
 use tower_sessions_core::session_store::SessionStore;
 
+use crate::backends::overflow::Overflow;
 use crate::backends::revocation::{Revocation, Revoker, StoreHandle, Subject};
 use crate::config::Config;
 use crate::error::ConfigError;
@@ -295,6 +296,40 @@ impl SessionManagerLayer {
         })
     }
 
+    /// Keeps sessions too large for the cookie in `store` (any tower-sessions
+    /// `SessionStore`, the same one as [`with_revocation`](Self::with_revocation) or
+    /// another), sealed at rest as [`SealedStore`](crate::SealedStore) seals records; the
+    /// cookie then carries a sealed reference (about 150 bytes). Sessions that fit stay in
+    /// the cookie and never touch the store.
+    ///
+    /// - Reading an overflowed session costs one store lookup, before the inner service is
+    ///   called (concurrently with the revocation check).
+    /// - A session that grows past the cookie limit moves to the store; one that shrinks
+    ///   back moves into the cookie and its record is deleted. Deleting, flushing or cycling
+    ///   an overflowed session deletes its record (and revokes it, with revocation).
+    /// - Expiry and the maximum lifetime hold exactly as for cookie sessions: the record
+    ///   expires with the cookie, and is rewritten whenever the cookie is re-sealed.
+    /// - A record that is missing or does not open is a fresh session; a store error is
+    ///   answered `503` without `Set-Cookie` (fail closed, as for revocation).
+    ///
+    /// Without it, a session that does not fit makes `Session::save` fail with an error
+    /// naming the size and the limit.
+    ///
+    /// ```
+    /// use tower_sessions::MemoryStore;
+    /// use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    ///
+    /// let store = MemoryStore::default();
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_revocation(store.clone())
+    ///     .with_overflow(store);
+    /// assert!(layer.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_overflow<S: SessionStore>(self, store: S) -> Self {
+        self.configure(|config| config.overflow = Some(StoreHandle(Arc::new(store))))
+    }
+
     /// Names where a session keeps its subject (the user id), for "log out everywhere":
     /// [`Revoker::revoke_subject`] then ends every session of that subject created before
     /// the call. Needs [`with_revocation`](Self::with_revocation).
@@ -411,11 +446,16 @@ impl SessionManagerLayer {
 fn compile(keys: &Arc<KeyRing>, config: &Config) -> Result<Arc<Shared>, ConfigError> {
     let cookie = config.compile()?;
     let revocation = Revocation::compile(config)?;
+    let overflow = config
+        .overflow
+        .as_ref()
+        .map(|store| Arc::new(Overflow::new(store, Arc::clone(keys), &config.name)));
     Ok(Arc::new(Shared {
         keys: Arc::clone(keys),
         config: config.clone(),
         cookie,
         revocation,
+        overflow,
     }))
 }
 

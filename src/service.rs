@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use tower_service::Service;
 use tower_sessions_core::Session;
 
+use crate::backends::overflow::Overflow;
 use crate::backends::revocation::{CookieSession, Revocation};
+use crate::backends::tombstone;
 use crate::body::ResponseBody;
 use crate::config::{Config, CookieTemplate};
 use crate::future::{Finished, Pending, ResponseFuture, unavailable};
@@ -31,6 +33,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) cookie: CookieTemplate,
     pub(crate) revocation: Option<Arc<Revocation>>,
+    pub(crate) overflow: Option<Arc<Overflow>>,
 }
 
 /// Middleware that gives every request a `tower_sessions_core::Session` backed by a sealed
@@ -105,32 +108,45 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let now = OffsetDateTime::now_utc();
-        let (incoming, opened) = read_session_cookie(req.headers(), &self.shared, now);
-        let (cookie, due) = match (&self.shared.revocation, &opened) {
+        let (mut incoming, mut opened) = read_session_cookie(req.headers(), &self.shared, now);
+        let stored = opened
+            .as_ref()
+            .and_then(|opened| opened.revocation)
+            .is_some_and(|fields| fields.stored);
+        if stored && self.shared.overflow.is_none() {
+            tracing::debug!(
+                reason = "overflowed session, but no overflow store is configured",
+                "session cookie rejected"
+            );
+            (incoming, opened) = (Incoming::Invalid, None);
+        }
+        let revocation = self.shared.revocation.as_deref();
+        let cookie = opened.as_ref().and_then(|opened| {
+            let needed = revocation.is_some() || self.shared.overflow.is_some();
+            needed.then(|| CookieSession::of(opened, revocation))
+        });
+        let due = match (revocation, &opened) {
             (Some(revocation), Some(opened)) => {
                 let checked_at = opened.revocation.and_then(|fields| fields.checked_at);
-                (
-                    Some(revocation.cookie_session(opened)),
-                    revocation.check_due(checked_at, now),
-                )
+                revocation.check_due(checked_at, now)
             }
-            _ => (None, false),
+            _ => false,
         };
-        if let (true, Some(cookie), Some(revocation)) = (due, &cookie, &self.shared.revocation) {
-            let (cookie, revocation) = (cookie.clone(), Arc::clone(revocation));
+        if let (true, Some(cookie)) = (due || stored, &cookie) {
             let ready = self.inner.clone();
             let inner = std::mem::replace(&mut self.inner, ready);
             let checking = Checking {
                 request: req,
                 incoming,
                 opened,
+                cookie: cookie.clone(),
+                check: due,
+                stored,
             };
             return ResponseFuture::checking(Box::pin(checked_call(
                 inner,
                 checking,
                 Arc::clone(&self.shared),
-                revocation,
-                cookie,
                 now,
             )));
         }
@@ -139,11 +155,17 @@ where
     }
 }
 
-/// A request whose cookie must be checked against the revocation store first.
+/// A request whose cookie needs the store first: a revocation check, or the data of an
+/// overflowed session, or both.
 struct Checking<ReqBody> {
     request: Request<ReqBody>,
     incoming: Incoming,
     opened: Option<Opened>,
+    cookie: CookieSession,
+    /// Ask the revocation store.
+    check: bool,
+    /// Load the data from the overflow store.
+    stored: bool,
 }
 
 /// Gives the request its `Session` (over a fresh per-request store) and prepares what the
@@ -169,15 +191,15 @@ fn start<ReqBody>(
     Pending::new(session, store, Arc::clone(shared), incoming, cookie)
 }
 
-/// Asks the revocation store about the cookie, then runs the request as
-/// [`SessionManager::call`] does: with its session if it is not revoked, with a fresh one
-/// (and the cookie removed) if it is, or not at all if the store failed (fail closed).
+/// Asks the store about the cookie (the revocation check and the overflowed data, both at
+/// once), then runs the request as [`SessionManager::call`] does: with its session if it is
+/// not revoked and its data opened, with a fresh one (and the cookie removed) if it is
+/// revoked or its stored record is missing, or not at all if the store failed (fail
+/// closed: `503`).
 async fn checked_call<S, ReqBody, ResBody>(
     mut inner: S,
     checking: Checking<ReqBody>,
     shared: Arc<Shared>,
-    revocation: Arc<Revocation>,
-    cookie: CookieSession,
     now: OffsetDateTime,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
@@ -187,21 +209,50 @@ where
     let Checking {
         mut request,
         incoming,
-        opened,
+        mut opened,
+        cookie,
+        check,
+        stored,
     } = checking;
-    let (incoming, opened, cookie, checked) = match revocation.is_revoked(&cookie).await {
-        Ok(false) => (incoming, opened, Some(cookie), true),
-        Ok(true) => {
+    let mut cookie = cookie;
+    let revocation = shared.revocation.as_deref().filter(|_| check);
+    let overflow = shared.overflow.as_deref().filter(|_| stored);
+    let load = async {
+        match overflow {
+            Some(overflow) => overflow.load(cookie.id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (checked, loaded) = match revocation {
+        // The subject is in the stored data: load it first, then check.
+        Some(revocation) if overflow.is_some() && revocation.has_subject() => {
+            let loaded = load.await;
+            if let Ok(Some(Some(data))) = &loaded {
+                cookie.subject = revocation.subject_of(data);
+            }
+            (revocation.is_revoked(&cookie).await.map(Some), loaded)
+        }
+        Some(revocation) => {
+            let check = revocation.is_revoked(&cookie);
+            let (checked, loaded) = tombstone::join(check, load).await;
+            (checked.map(Some), loaded)
+        }
+        None => (Ok(None), load.await),
+    };
+
+    let mut checked_now = false;
+    let mut refused = false;
+    match checked {
+        Ok(Some(false)) => checked_now = true,
+        Ok(Some(true)) => {
             tracing::debug!(reason = "revoked", "session cookie rejected");
-            (Incoming::Invalid, None, None, false)
+            refused = true;
         }
-        Err(err) if revocation.fail_open() => {
-            tracing::warn!(
-                error = %err,
-                "revocation store failed; failing open: the session is accepted unchecked"
-            );
-            (incoming, opened, Some(cookie), false)
-        }
+        Ok(None) => {}
+        Err(err) if revocation.is_some_and(Revocation::fail_open) => tracing::warn!(
+            error = %err,
+            "revocation store failed; failing open: the session is accepted unchecked"
+        ),
         Err(err) => {
             tracing::error!(
                 error = %err,
@@ -209,6 +260,36 @@ where
             );
             return Ok(unavailable());
         }
+    }
+    match loaded {
+        Ok(Some(Some(data))) => {
+            if let Some(opened) = opened.as_mut() {
+                opened.sealed.record.data = data;
+            }
+        }
+        Ok(Some(None)) => {
+            tracing::debug!(
+                reason = "the overflowed session's record is missing or did not open",
+                "session cookie rejected"
+            );
+            refused = true;
+        }
+        Ok(None) => {}
+        Err(err) if refused => {
+            tracing::debug!(error = %err, "overflow store failed for a revoked session");
+        }
+        Err(err) => {
+            tracing::error!(
+                error = %err,
+                "overflow store failed; answering 503 (fail closed)"
+            );
+            return Ok(unavailable());
+        }
+    }
+    let (incoming, opened, cookie) = if refused {
+        (Incoming::Invalid, None, None)
+    } else {
+        (incoming, opened, Some(cookie))
     };
     let pending = start(
         &shared,
@@ -217,7 +298,7 @@ where
         opened,
         cookie,
         now,
-        checked,
+        checked_now,
     );
     let response = inner.call(request).await?;
     Ok(match pending.finish(response) {

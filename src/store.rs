@@ -1,14 +1,16 @@
 //! The per-request `SessionStore`: holds the record opened from this request's cookie and
-//! seals whatever the session saves. It never touches a network or a disk.
+//! seals whatever the session saves. It touches no network or disk, except for a session
+//! too large for the cookie when overflow is configured (`backends/overflow.rs`).
 //!
 //! `tower_sessions_core::Session` talks to a store; this one lives for one request:
 //!
 //! | `Session` calls | this store does |
 //! |---|---|
 //! | `load(id)` | returns the authenticated record from the cookie if `id` is its id (or the record saved earlier in this request) |
-//! | `create(record)` / `save(record)` | seals the record, checks the `Set-Cookie` size, keeps the header for the response |
+//! | `create(record)` / `save(record)` | seals the record, checks the `Set-Cookie` size, keeps the header for the response; with overflow, a record too large is written to the store and the cookie seals a reference |
 //! | `delete(id)` | marks the session deleted: the response removes the cookie unless the session is saved again |
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -53,6 +55,25 @@ struct State {
     checked_at: Option<OffsetDateTime>,
     /// Whether that was during this request.
     checked_now: bool,
+    /// The cookie's session overflowed: its record is in the overflow store.
+    incoming_stored: bool,
+    /// For an overflowed cookie session: a copy of the record loaded from the store (the
+    /// plaintext of its cookie holds no data to decode again).
+    fallback: Option<Record>,
+    /// A record this request wrote to the overflow store, for a later `load` of its id.
+    saved_record: Option<Record>,
+    /// When a new id was issued during this request (every seal of it uses the same time).
+    new_created: Option<(Id, OffsetDateTime)>,
+    /// An overflow store write failed (the response is then a `503`).
+    store_failed: bool,
+}
+
+/// When a seal's session was created and until when it is valid.
+#[derive(Clone, Copy)]
+struct Plan {
+    created_at: OffsetDateTime,
+    expiry_date: OffsetDateTime,
+    same_session: bool,
 }
 
 /// The per-request store behind the request's `Session`.
@@ -70,14 +91,22 @@ impl RequestStore {
         now: OffsetDateTime,
         checked_now: bool,
     ) -> Self {
-        let (opened, plaintext, created_at, checked_at) = match opened {
+        let (opened, plaintext, created_at, fields) = match opened {
             Some(opened) => (
                 Some(opened.sealed.record),
                 Some(opened.plaintext),
                 opened.sealed.created_at,
-                opened.revocation.and_then(|fields| fields.checked_at),
+                opened.revocation.unwrap_or_default(),
             ),
-            None => (None, None, now, None),
+            None => (None, None, now, StoreFields::default()),
+        };
+        let checked_at = fields.checked_at;
+        let incoming_stored = fields.stored && opened.is_some();
+        // Its cookie's plaintext holds no data: keep the record loaded from the store.
+        let (plaintext, fallback) = if incoming_stored {
+            (None, opened.clone())
+        } else {
+            (plaintext, None)
         };
         let checked_at = if checked_now { Some(now) } else { checked_at };
         let state = State {
@@ -92,6 +121,11 @@ impl RequestStore {
             deleted: false,
             checked_at,
             checked_now,
+            incoming_stored,
+            fallback,
+            saved_record: None,
+            new_created: None,
+            store_failed: false,
         };
         Self {
             shared,
@@ -121,6 +155,16 @@ impl RequestStore {
         self.state().deleted
     }
 
+    /// Whether the request's cookie session is overflowed (its record is in the store).
+    pub(crate) fn incoming_stored(&self) -> bool {
+        self.state().incoming_stored
+    }
+
+    /// Whether an overflow store write failed during this request.
+    pub(crate) fn store_failed(&self) -> bool {
+        self.state().store_failed
+    }
+
     /// Whether the revocation store confirmed the cookie during this request.
     pub(crate) fn checked_now(&self) -> bool {
         self.state().checked_now
@@ -134,17 +178,37 @@ impl RequestStore {
     /// Re-seals the unmodified record from the request's cookie with a fresh expiry (sliding
     /// expiry, key rotation, `always_save`).
     pub(crate) fn reseal_opened(&self) -> Option<Result<Saved, Error>> {
-        let state = self.state();
+        let mut state = self.state();
         state.opened_id?;
         let decoded;
         let record = match state.opened.as_ref() {
             Some(record) => record,
             None => {
-                decoded = state.plaintext.as_ref()?.decode()?.record;
+                decoded = match (&state.fallback, &state.plaintext) {
+                    (Some(record), _) => record.clone(),
+                    (None, Some(plaintext)) => plaintext.decode()?.record,
+                    (None, None) => return None,
+                };
                 &decoded
             }
         };
-        Some(self.seal(&state, record))
+        let record = record.clone();
+        let plan = self.plan(&mut state, record.id);
+        Some(self.seal_cookie(&state, &plan, record.id, &record.data, false))
+    }
+
+    /// [`RequestStore::reseal_opened`] for an overflowed session: its record is written
+    /// again (with the new expiry) and the reference re-sealed.
+    pub(crate) async fn reseal_stored(&self) -> Option<session_store::Result<Saved>> {
+        let record = {
+            let state = self.state();
+            state.opened_id?;
+            state.opened.clone().or_else(|| state.fallback.clone())?
+        };
+        if let Err(err) = self.save_record(&record).await {
+            return Some(Err(err));
+        }
+        self.take_saved().map(Ok)
     }
 
     /// What the sealed expiry of a session saved now would be.
@@ -170,53 +234,119 @@ impl RequestStore {
         }
     }
 
-    fn save_record(&self, record: &Record) -> Result<(), Error> {
+    async fn save_record(&self, record: &Record) -> session_store::Result<()> {
+        let (fits, plan, incoming_stored) = {
+            let mut state = self.state();
+            if self.shared.revocation.is_some()
+                && record.data.is_empty()
+                && state.created_id == Some(record.id)
+            {
+                // With revocation, the cookie's session emptied by `remove`/`clear` ends: the
+                // cookie is removed and its id revoked (tower-sessions, and this layer
+                // without revocation, keep sealing the empty session).
+                state.saved = None;
+                state.deleted = true;
+                return Ok(());
+            }
+            let plan = self.plan(&mut state, record.id);
+            let fits = self.seal_cookie(&state, &plan, record.id, &record.data, false);
+            (fits, plan, state.incoming_stored && plan.same_session)
+        };
+        let saved = match (fits, &self.shared.overflow) {
+            (Ok(saved), overflow) => {
+                if let (true, Some(overflow)) = (incoming_stored, overflow) {
+                    // It fits again: back into the cookie, and its record goes.
+                    if let Err(err) = overflow.delete(record.id).await {
+                        tracing::warn!(
+                            error = %err,
+                            "the record of a session that moved back into its cookie could \
+                             not be deleted; it expires by itself"
+                        );
+                    }
+                    self.state().incoming_stored = false;
+                }
+                self.state().saved_record = None;
+                saved
+            }
+            (Err(err), Some(overflow))
+                if matches!(err.kind(), ErrorKind::CookieTooLarge { .. }) =>
+            {
+                let written = overflow
+                    .save(record.id, plan.expiry_date, &record.data, incoming_stored)
+                    .await;
+                if let Err(err) = written {
+                    self.state().store_failed = true;
+                    return Err(err);
+                }
+                let mut state = self.state();
+                if plan.same_session {
+                    state.incoming_stored = true;
+                }
+                state.saved_record = Some(record.clone());
+                self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?
+            }
+            (Err(err), _) => return Err(err.into()),
+        };
         let mut state = self.state();
-        if self.shared.revocation.is_some()
-            && record.data.is_empty()
-            && state.created_id == Some(record.id)
-        {
-            // With revocation, the cookie's session emptied by `remove`/`clear` ends: the
-            // cookie is removed and its id revoked (tower-sessions, and this layer without
-            // revocation, keep sealing the empty session).
-            state.saved = None;
-            state.deleted = true;
-            return Ok(());
-        }
-        let saved = self.seal(&state, record)?;
         state.saved = Some(saved);
         state.deleted = false;
         Ok(())
     }
 
-    fn seal(&self, state: &State, record: &Record) -> Result<Saved, Error> {
-        let config: &Config = &self.shared.config;
+    /// The creation time and sealed expiry of a seal of session `id` now.
+    fn plan(&self, state: &mut State, id: Id) -> Plan {
         // A new id (fresh session, `cycle_id`) starts a new lifetime.
-        let same_session = state.created_id == Some(record.id);
+        let same_session = state.created_id == Some(id);
         // A new id is issued now: read the clock again rather than use the request's start,
         // so that a subject revoked earlier in this request (a password change that logs in
         // again) does not revoke the session issued after it.
         let created_at = if same_session {
             state.created_at
         } else {
-            OffsetDateTime::now_utc().max(self.now)
+            match state.new_created {
+                Some((new_id, at)) if new_id == id => at,
+                _ => {
+                    let at = OffsetDateTime::now_utc().max(self.now);
+                    state.new_created = Some((id, at));
+                    at
+                }
+            }
         };
-        let expiry_date = self.sealed_expiry(state.expiry, created_at);
-        // With revocation: format version 2, carrying the last check (a new id has nothing
-        // to be revoked by yet, so it counts as checked now).
-        let revocation = self.shared.revocation.as_ref().map(|_| StoreFields {
-            checked_at: if same_session {
+        Plan {
+            created_at,
+            expiry_date: self.sealed_expiry(state.expiry, created_at),
+            same_session,
+        }
+    }
+
+    /// Seals session `id` with `data` into a `Set-Cookie`; `stored`: the data is in the
+    /// overflow store (`data` is then empty).
+    fn seal_cookie(
+        &self,
+        state: &State,
+        plan: &Plan,
+        id: Id,
+        data: &HashMap<String, serde_json::Value>,
+        stored: bool,
+    ) -> Result<Saved, Error> {
+        let config: &Config = &self.shared.config;
+        let (created_at, expiry_date) = (plan.created_at, plan.expiry_date);
+        // With a store: format version 2, carrying the last check (a new id has nothing to
+        // be revoked by yet, so it counts as checked now) and whether the data is stored.
+        let v2 = self.shared.revocation.is_some() || self.shared.overflow.is_some();
+        let revocation = v2.then(|| StoreFields {
+            checked_at: if plan.same_session {
                 state.checked_at
             } else {
                 Some(self.now)
             },
-            stored: false,
+            stored,
         });
         let payload = PayloadView {
-            id: record.id,
+            id,
             expiry_date,
             created_at,
-            data: &record.data,
+            data,
             revocation,
         };
         let cookie = &self.shared.cookie;
@@ -238,10 +368,7 @@ impl RequestStore {
             }));
         }
         let header = HeaderValue::try_from(header).map_err(|_| Error::new(ErrorKind::Cipher))?;
-        Ok(Saved {
-            header,
-            id: record.id,
-        })
+        Ok(Saved { header, id })
     }
 
     fn load_record(&self, id: &Id) -> Option<Record> {
@@ -250,15 +377,21 @@ impl RequestStore {
             // The first load takes the record; a later one (`Session::load`) decodes it again.
             return match state.opened.take() {
                 Some(record) => Some(record),
-                None => state
-                    .plaintext
-                    .as_ref()
-                    .and_then(Plaintext::decode)
-                    .map(|sealed| sealed.record),
+                None => state.fallback.clone().or_else(|| {
+                    state
+                        .plaintext
+                        .as_ref()
+                        .and_then(Plaintext::decode)
+                        .map(|sealed| sealed.record)
+                }),
             };
         }
-        // A record saved earlier in this request (after `cycle_id`, say): open what we sealed.
+        // A record saved earlier in this request (after `cycle_id`, say): the one written to
+        // the overflow store, or open what we sealed.
         let saved = state.saved.as_ref().filter(|saved| saved.id == *id)?;
+        if let Some(record) = state.saved_record.as_ref().filter(|r| r.id == *id) {
+            return Some(record.clone());
+        }
         let value = self.shared.cookie.value_of(saved.header.as_bytes())?;
         self.shared
             .keys
@@ -272,6 +405,7 @@ impl RequestStore {
         if state.opened_id == Some(*id) {
             state.opened = None;
             state.plaintext = None;
+            state.fallback = None;
             state.opened_id = None;
             state.opened_expiry = None;
         }
@@ -285,12 +419,13 @@ impl RequestStore {
 #[async_trait]
 impl SessionStore for RequestStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        // Ids are 128 random bits and nothing is stored, so there is nothing to collide with.
-        self.save_record(record).map_err(Into::into)
+        // Ids are 128 random bits and sessions live in cookies, so there is nothing to
+        // collide with (overflow records are keyed by a hash of the id).
+        self.save_record(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.save_record(record).map_err(Into::into)
+        self.save_record(record).await
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {

@@ -7,9 +7,12 @@
 //!
 //! - [`revocation`]: tombstones for ended sessions and revoked subjects, checked before the
 //!   handler runs.
+//! - [`overflow`]: sessions too large for the cookie, kept in the store and referred to by
+//!   the cookie.
 //! - [`sealed_store`]: a `SessionStore` wrapper that keeps session data sealed at rest, for
 //!   tower-sessions' own layer.
 
+pub(crate) mod overflow;
 pub(crate) mod revocation;
 pub(crate) mod sealed_store;
-mod tombstone;
+pub(crate) mod tombstone;

@@ -133,7 +133,24 @@ pub(crate) struct CookieSession {
     pub(crate) id: Id,
     created_at: OffsetDateTime,
     expiry_date: OffsetDateTime,
-    subject: Option<Vec<u8>>,
+    pub(crate) subject: Option<Vec<u8>>,
+}
+
+impl CookieSession {
+    /// The parts of an opened cookie that checking and ending it need (the subject only
+    /// with `revocation`).
+    pub(crate) fn of(opened: &Opened, revocation: Option<&Revocation>) -> Self {
+        let record = &opened.sealed.record;
+        let subject = revocation
+            .and_then(|revocation| revocation.subject.as_ref())
+            .and_then(|subject| subject.of(&record.data));
+        Self {
+            id: record.id,
+            created_at: opened.sealed.created_at,
+            expiry_date: record.expiry_date,
+            subject,
+        }
+    }
 }
 
 /// Revocation, checked and prepared once when the layer is built.
@@ -207,6 +224,16 @@ impl Revocation {
         })))
     }
 
+    /// Whether sessions name a subject.
+    pub(crate) fn has_subject(&self) -> bool {
+        self.subject.is_some()
+    }
+
+    /// The subject of a session with this data.
+    pub(crate) fn subject_of(&self, data: &HashMap<String, Value>) -> Option<Vec<u8>> {
+        self.subject.as_ref().and_then(|subject| subject.of(data))
+    }
+
     /// Whether a store error lets requests through.
     pub(crate) fn fail_open(&self) -> bool {
         self.fail_open
@@ -230,17 +257,6 @@ impl Revocation {
                 !(now < checked.saturating_add(every) && checked < now.saturating_add(every))
             }
             _ => true,
-        }
-    }
-
-    /// The parts of an opened cookie that checking and ending it need.
-    pub(crate) fn cookie_session(&self, opened: &Opened) -> CookieSession {
-        let record = &opened.sealed.record;
-        CookieSession {
-            id: record.id,
-            created_at: opened.sealed.created_at,
-            expiry_date: record.expiry_date,
-            subject: self.subject.as_ref().and_then(|s| s.of(&record.data)),
         }
     }
 

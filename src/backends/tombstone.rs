@@ -51,6 +51,8 @@ pub(crate) enum Kind {
     Session,
     /// Every session of a subject created before the tombstone's instant.
     Subject,
+    /// Not a tombstone: the record of a session whose data overflowed the cookie.
+    Overflow,
 }
 
 /// The tombstone id for `key` (a session id's 16 bytes, or a subject) under the cookie
@@ -59,6 +61,7 @@ pub(crate) fn id(kind: Kind, namespace: &str, key: &[u8]) -> Id {
     let label: &[u8] = match kind {
         Kind::Session => b"session",
         Kind::Subject => b"subject",
+        Kind::Overflow => b"overflow",
     };
     let mut hash = Sha256::new();
     hash.update(ID_LABEL);
