@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
 # Runs every benchmark of this crate and regenerates BENCHMARKS.md and docs/bench-chart.svg.
 #
-#   scripts/bench.sh                  # everything (~10-15 min on a 2-vCPU machine)
+#   scripts/bench.sh                  # everything (~30 min on a 2-vCPU machine)
+#   ONLY=revocation scripts/bench.sh  # only the revocation bench (~15-20 min); the report
+#                                     # reuses the other results of the last run
+#   SKIP_REVOCATION=1 scripts/bench.sh # everything but the revocation bench (reuses its
+#                                     # results of the last run, if any)
 #   SKIP_CRITERION=1 scripts/bench.sh # reuse the criterion results already in target/criterion
 #   SKIP_VALGRIND=1 scripts/bench.sh  # reuse the callgrind/dhat results from the last run
 #   SKIP_SIZES=1 scripts/bench.sh     # reuse the cookie sizes from the last run
 #   REPORT_ONLY=1 scripts/bench.sh    # only regenerate the report from the last results
 #
 # Steps:
-#   1. build the benches (`cargo bench --no-run`), find the two bench executables;
-#   2. criterion: the middleware and primitives bench executables from step 1, run as
-#      `cargo bench --bench <name>` runs them (results in
-#      target/criterion/<group>/<function>/new/{estimates,sample}.json);
-#   3. cookie sizes (`middleware --sizes`) and the floor cross-check (`primitives --check`);
+#   1. build the benches (`cargo bench --no-run`), find the three bench executables;
+#   2. criterion: the middleware, primitives and revocation bench executables from step 1,
+#      run as `cargo bench --bench <name>` runs them (results in
+#      target/criterion/<group>/<function>/new/{estimates,sample}.json; the revocation
+#      bench's under target/criterion/revocation/, since some of its ids are also
+#      middleware ids);
+#   3. cookie sizes (`middleware --sizes`, `revocation --sizes`) and the floor cross-check
+#      (`primitives --check`); `revocation --timing`: wall and CPU time per request of this
+#      process and of the store servers, natively, for every revocation case;
 #   4. callgrind: instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1), whole program,
-#      for every middleware case and every primitive (`--driver <id> <N>`);
-#   5. dhat: heap blocks and bytes per request, the same difference, every middleware case;
-#   6. callgrind profiles of sealed/steady_rw, steady_ro and rw_3KB restricted to the request
-#      loop (`--toggle-collect=*driver_loop*`), annotated with callgrind_annotate;
+#      for every middleware case, every primitive and every revocation case
+#      (`--driver <id> <N>`);
+#   5. dhat: heap blocks and bytes per request, the same difference, every middleware and
+#      revocation case;
+#   6. callgrind profiles of sealed/steady_rw, steady_ro and rw_3KB, and of the revocation
+#      cases in PROFILE_REV_CASES, restricted to the request loop
+#      (`--toggle-collect=*driver_loop*`), annotated with callgrind_annotate;
 #   7. scripts/bench_report.py writes BENCHMARKS.md and docs/bench-chart.svg.
 #
-# Raw results go to target/bench-report/ (wiped at the start of steps 3-6), so every run
-# starts clean; only the criterion history in target/criterion accumulates, and the report
-# reads only the ids the benches list now.
+# Raw results go to target/bench-report/ (each part's files are wiped when that part
+# runs again), so every run starts clean; only the criterion history in target/criterion
+# accumulates, and the report reads only the ids the benches list now. The revocation
+# bench's files are rev-* (and profile-rev/), so that ONLY=revocation keeps the others.
+#
+# The revocation bench starts private PostgreSQL and Redis servers on loopback
+# (tests/support/servers.rs; scripts/install-test-deps.sh installs them), one per process.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,6 +49,22 @@ P1=${P1:-2000}          # primitive iterations, small run
 P2=${P2:-10000}         # primitive iterations, large run
 # Cases profiled with callgrind_annotate for "Where the time goes" (the first in full).
 PROFILE_CASES=${PROFILE_CASES:-sealed/steady_rw sealed/steady_ro sealed/rw_3KB}
+RN1=${RN1:-300}         # revocation requests, small run
+RN2=${RN2:-1500}        # revocation requests, large run
+TIMING_SECS=${TIMING_SECS:-2}  # revocation --timing: seconds per case
+# Revocation cases profiled with callgrind_annotate (self cost by crate).
+PROFILE_REV_CASES=${PROFILE_REV_CASES:-sealed_rev_postgres/steady_rw ts_postgres/steady_rw sealed_rev_redis/steady_rw ts_redis/steady_rw}
+
+# Which parts run: the middleware + primitives benches ("classic") and the revocation bench.
+RUN_CLASSIC=1
+RUN_REV=1
+case "${ONLY:-}" in
+  "") ;;
+  revocation) RUN_CLASSIC= ;;
+  classic | middleware) RUN_REV= ;;
+  *) echo "ONLY=$ONLY: expected revocation or classic" >&2; exit 1 ;;
+esac
+[ -z "${SKIP_REVOCATION:-}" ] || RUN_REV=
 
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -64,10 +95,12 @@ EOF
 }
 MW=$(exe middleware | tail -1)
 PR=$(exe primitives | tail -1)
-[ -x "$MW" ] && [ -x "$PR" ] || { echo "bench executables not found" >&2; exit 1; }
+RV=$(exe revocation | tail -1)
+[ -x "$MW" ] && [ -x "$PR" ] && [ -x "$RV" ] || { echo "bench executables not found" >&2; exit 1; }
 echo "middleware: $MW" >&2
 echo "primitives: $PR" >&2
-if [ -z "${REPORT_ONLY:-}" ]; then
+echo "revocation: $RV" >&2
+if [ -z "${REPORT_ONLY:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   # What was built: the commit, and whether src/ or the manifest had uncommitted changes.
   {
     echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -76,6 +109,14 @@ if [ -z "${REPORT_ONLY:-}" ]; then
     echo "middleware=$MW"
     echo "primitives=$PR"
   } >"$OUT/meta-build.env"
+fi
+if [ -z "${REPORT_ONLY:-}" ] && [ -n "$RUN_REV" ]; then
+  {
+    echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "dirty=$(git status --porcelain -- src Cargo.toml Cargo.lock benches 2>/dev/null | wc -l)"
+    echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "revocation=$RV"
+  } >"$OUT/meta-rev-build.env"
 fi
 
 if [ -n "${REPORT_ONLY:-}" ]; then
@@ -102,7 +143,7 @@ phase_end() { # phase name, extra lines...
 }
 
 # --- 2. criterion ----------------------------------------------------------------------
-if [ -z "${SKIP_CRITERION:-}" ]; then
+if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start criterion
   # The executables built in step 1, run as `cargo bench` would run them: every phase then
   # measures the same build, even if src/ changes while this script runs.
@@ -114,23 +155,42 @@ if [ -z "${SKIP_CRITERION:-}" ]; then
   done
   phase_end criterion "command=<bench executable> --bench (as cargo bench --bench middleware / primitives)"
 fi
+if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_REV" ]; then
+  phase_start rev-criterion
+  log "criterion: $(basename "$RV")"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$RV" --bench) 2>&1 |
+    tee "$OUT/criterion-revocation.log" |
+    { grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' >&2 || true; }
+  phase_end rev-criterion "command=<bench executable> --bench (as cargo bench --bench revocation)"
+fi
 "$MW" --list >"$OUT/cases.jsonl"
 "$PR" --list >"$OUT/prims.jsonl"
+"$RV" --list >"$OUT/rev-cases.jsonl"
 
 # --- 3. sizes --------------------------------------------------------------------------
-if [ -z "${SKIP_SIZES:-}" ]; then
+ids() { python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(sys.argv[1])]' "$1"; }
+safe() { echo "$1" | tr '/' '~'; }
+
+if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start sizes
   log "cookie sizes and floor check"
   "$MW" --sizes >"$OUT/sizes.jsonl"
   "$PR" --check >"$OUT/floor_check.jsonl"
   phase_end sizes
 fi
+if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_REV" ]; then
+  phase_start rev-timing
+  log "revocation: cookie sizes, and wall/CPU time per request (${TIMING_SECS} s per case)"
+  "$RV" --sizes >"$OUT/rev-sizes.jsonl"
+  : >"$OUT/rev-timing.jsonl"
+  for id in $(ids "$OUT/rev-cases.jsonl"); do
+    "$RV" --timing "$id" "$TIMING_SECS" >>"$OUT/rev-timing.jsonl" 2>"$OUT/rev-timing.log"
+  done
+  phase_end rev-timing "timing_secs=$TIMING_SECS"
+fi
 
 # --- 4-6. valgrind ---------------------------------------------------------------------
-ids() { python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(sys.argv[1])]' "$1"; }
-safe() { echo "$1" | tr '/' '~'; }
-
-if [ -z "${SKIP_VALGRIND:-}" ]; then
+if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
   phase_start valgrind
   rm -rf "$OUT/callgrind" "$OUT/dhat" "$OUT/profile"
@@ -180,6 +240,48 @@ if [ -z "${SKIP_VALGRIND:-}" ]; then
   done
   phase_end valgrind "profile_cases=$PROFILE_CASES" "profile_n=$N2" \
     "n1=$N1" "n2=$N2" "p1=$P1" "p2=$P2" "valgrind=$(valgrind --version)"
+fi
+
+if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_REV" ]; then
+  command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
+  phase_start rev-valgrind
+  rm -rf "$OUT/rev-callgrind" "$OUT/rev-dhat" "$OUT/profile-rev"
+  mkdir -p "$OUT/rev-callgrind" "$OUT/rev-dhat" "$OUT/profile-rev"
+  : >"$OUT/rev-callgrind.tsv"
+  : >"$OUT/rev-dhat.tsv"
+
+  # Only this process is measured: the PostgreSQL and Redis servers are other processes
+  # (valgrind does not follow children), and the kernel is never counted.
+  log "callgrind + dhat: revocation cases (N=$RN1 and N=$RN2)"
+  for id in $(ids "$OUT/rev-cases.jsonl"); do
+    s=$(safe "$id")
+    for n in "$RN1" "$RN2"; do
+      valgrind --tool=callgrind --callgrind-out-file="$OUT/rev-callgrind/$s.$n.out" \
+        "$RV" --driver "$id" "$n" 2>"$OUT/rev-callgrind/$s.$n.log"
+      ir=$(sed -n 's/^summary: //p' "$OUT/rev-callgrind/$s.$n.out")
+      printf 'revocation\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/rev-callgrind.tsv"
+      rm -f "$OUT/rev-callgrind/$s.$n.out"
+      valgrind --tool=dhat --dhat-out-file=/dev/null \
+        "$RV" --driver "$id" "$n" 2>"$OUT/rev-dhat/$s.$n.log"
+      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
+        "$OUT/rev-dhat/$s.$n.log" | tr -d ,)
+      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$OUT/rev-dhat.tsv"
+    done
+    echo "  $id" >&2
+  done
+
+  for case in $PROFILE_REV_CASES; do
+    log "profile: $case (request loop only, N=$RN2)"
+    prof="$OUT/profile-rev/$(safe "$case")"
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*driver_loop*' \
+      --callgrind-out-file="$prof.out" "$RV" --driver "$case" "$RN2" 2>"$prof.log"
+    callgrind_annotate --auto=no --inclusive=yes --threshold=99.9 "$prof.out" \
+      >"$prof.inclusive.txt" 2>/dev/null
+    callgrind_annotate --auto=no --inclusive=no --threshold=99.9 "$prof.out" \
+      >"$prof.exclusive.txt" 2>/dev/null
+  done
+  phase_end rev-valgrind "profile_cases=$PROFILE_REV_CASES" "profile_n=$RN2" \
+    "n1=$RN1" "n2=$RN2" "valgrind=$(valgrind --version)"
 fi
 
 # --- 7. report -------------------------------------------------------------------------

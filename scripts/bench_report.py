@@ -69,6 +69,14 @@ FAMILY_COLOR = {
     "tsc_private": "#e15759",
     "jar_private": "#f28e2b",
     "sealed": "#59a14f",
+    "sealed_rev": "#b6d7a8",
+}
+
+REV_FAMILY_LABEL = {
+    "baseline": "baseline (no session)",
+    "sealed": "this crate, no revocation",
+    "sealed_rev": "this crate + with_revocation(store)",
+    "ts_memory": "tower-sessions 0.14 + the same store",
 }
 
 
@@ -304,25 +312,57 @@ def machine(repo: Path) -> dict:
 # The chart
 
 
-def svg_chart(rows: list[dict], path: Path) -> None:
-    """Two panels: median time per request (p10–p90 whisker) and instructions per request."""
-    row_h, top, left, panel_w, gap, right = 22, 70, 250, 400, 120, 40
+def svg_chart(rows: list[dict], path: Path, rev_rows: list[dict] | None = None) -> None:
+    """Two panels per block: median time per request (p10–p90 whisker) and instructions per
+    request. The first block is the middleware bench; the second (if any) the revocation
+    bench, on its own scales (its network cases take far longer)."""
+    row_h, left, panel_w, gap, right = 22, 250, 400, 120, 40
     width = left + panel_w + gap + panel_w + right
-    height = top + row_h * len(rows) + 80
-    max_t = max((r["p90"] or r["median"] or 0) for r in rows) or 1
-    max_ir = max((r["ir"] or 0) for r in rows) or 1
-    x2 = left + panel_w + gap
-    out = [
+    out: list[str] = []
+    y = 0
+    y = chart_block(out, rows, y, "Per-request cost, axum 0.8 in-process (lower is better)",
+                    FAMILY_LABEL, row_h, left, panel_w, gap, width)
+    if rev_rows:
+        y = chart_block(out, rev_rows, y + 10,
+                        "Revocation: steady read + write, typical payload, per store "
+                        "(lower is better)", REV_FAMILY_LABEL, row_h, left, panel_w, gap, width,
+                        ir_note="in this process only; servers not counted")
+    height = y + 10
+    head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
         'font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{left}" y="22" font-size="15" font-weight="bold">Per-request cost, axum 0.8 '
-        'in-process (lower is better)</text>',
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(head + out + ["</svg>"]) + "\n")
+
+
+def family_color(family: str) -> str:
+    if family in FAMILY_COLOR:
+        return FAMILY_COLOR[family]
+    if family.startswith("sealed_rev_"):
+        return FAMILY_COLOR["sealed_rev"]
+    if family.startswith("ts_"):
+        return FAMILY_COLOR["ts_memory"]
+    return "#777"
+
+
+def chart_block(out: list[str], rows: list[dict], y0: int, title: str, legend: dict,
+                row_h: int, left: int, panel_w: int, gap: int, width: int,
+                ir_note: str = "callgrind") -> int:
+    """Draws one block starting at y0; returns the y where it ends."""
+    top = y0 + 70
+    max_t = max((r["p90"] or r["median"] or 0) for r in rows) or 1
+    max_ir = max((r["ir"] or 0) for r in rows) or 1
+    x2 = left + panel_w + gap
+    out += [
+        f'<text x="{left}" y="{y0 + 22}" font-size="15" font-weight="bold">'
+        f'{html.escape(title)}</text>',
         f'<text x="{left}" y="{top - 12}" font-weight="bold">median µs / request '
         '(whisker: p10–p90 of samples)</text>',
         f'<text x="{x2}" y="{top - 12}" font-weight="bold">instructions / request '
-        '(callgrind, thousands)</text>',
+        f'({html.escape(ir_note)}, thousands)</text>',
     ]
 
     def ticks(x0: float, scale_max: float, fmt) -> None:
@@ -343,8 +383,8 @@ def svg_chart(rows: list[dict], path: Path) -> None:
     base = next((r for r in rows if r["id"] == "baseline/rw"), None)
     for i, r in enumerate(rows):
         y = top + i * row_h
-        color = FAMILY_COLOR.get(r["family"], "#777")
-        weight = ' font-weight="bold"' if r["family"] == "sealed" else ""
+        color = family_color(r["family"])
+        weight = ' font-weight="bold"' if r["family"].startswith("sealed") else ""
         out.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end"{weight}>'
                    f'{html.escape(r["id"])}</text>')
         if r["median"] is not None:
@@ -380,17 +420,15 @@ def svg_chart(rows: list[dict], path: Path) -> None:
                    f'y2="{top + row_h * len(rows)}" stroke="#555" stroke-dasharray="4 3"/>')
     # Legend (wrapped; ~7 px per character).
     lx, ly = 20, top + row_h * len(rows) + 46
-    for family, label in FAMILY_LABEL.items():
+    for family, label in legend.items():
         item_w = 16 + 7 * len(label) + 24
         if lx + item_w > width - 10:
             lx, ly = 20, ly + 20
         out.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" '
-                   f'fill="{FAMILY_COLOR[family]}"/>')
+                   f'fill="{family_color(family)}"/>')
         out.append(f'<text x="{lx + 16}" y="{ly}">{html.escape(label)}</text>')
         lx += item_w
-    out.append("</svg>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n")
+    return ly + 14
 
 
 def nice_step(raw: float) -> float:
@@ -475,8 +513,8 @@ def crate_of(file: str, func: str) -> str:
     return f"other ({owner})"
 
 
-def where_time_goes(out_dir: Path, case: str, n: int) -> dict:
-    stem = out_dir / "profile" / case.replace("/", "~")
+def where_time_goes(out_dir: Path, case: str, n: int, sub: str = "profile") -> dict:
+    stem = out_dir / sub / case.replace("/", "~")
     incl = parse_annotate(Path(f"{stem}.inclusive.txt"))
     excl = parse_annotate(Path(f"{stem}.exclusive.txt"))
     if not incl or not excl or not n:
@@ -557,6 +595,436 @@ def render_profile(w, wt: dict, full: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# Revocation
+
+STORE_LABEL = {
+    "memory": "MemoryStore",
+    "sqlite": "SqliteStore",
+    "postgres": "PostgresStore",
+    "redis": "RedisStore",
+    "postgres_noping": "PostgresStore, pool without the acquire ping",
+}
+
+# The run whose BENCHMARKS.md holds the stateless-path reference (the last run before
+# revocation existed): the commit that committed that file.
+STATELESS_REF = "933412e"
+
+
+def rev_description(case: dict) -> str:
+    family, variant, backend = case["family"], case["variant"], case.get("backend")
+    store = STORE_LABEL.get(backend or "", backend or "")
+    if case["id"] == "baseline/rw":
+        return "same routes, no session layer"
+    if case["id"] == "sealed/steady_rw":
+        return "**this crate, no revocation** (the reference)"
+    if family.startswith("sealed_rev_"):
+        return {
+            "steady_rw": f"`with_revocation({store})`: one lookup per request",
+            "revalidate_60s": "… + `with_revalidate_every(60 s)`: no lookup within the interval",
+            "subject": "… + `with_revocation_subject`: two concurrent lookups",
+        }.get(variant, variant)
+    if family.startswith("ts_"):
+        return f"tower-sessions 0.14 + {store}: `load` + `save` per request"
+    if family.startswith("store_"):
+        return {
+            "lookup": f"`{store}::load` of a missing id alone (one revocation lookup)",
+            "load_save": f"`{store}::load` + `save` of the typical record alone",
+        }.get(variant, variant)
+    return ""
+
+
+def recorded_benchmarks(repo: Path, ref: str) -> dict:
+    """Ir per request and the sealed/steady_rw profile components from BENCHMARKS.md as
+    committed at `ref` (read with `git show`, nothing is built)."""
+    text = sh("git", "-C", str(repo), "show", f"{ref}:BENCHMARKS.md")
+    if not text:
+        return {}
+    m = re.search(r"from commit `([0-9a-f]+)`", text)
+    date = re.search(r"Built and measured (\S+)", text)
+    irs: dict[str, float] = {}
+    sec = text.split("## Instructions per request (callgrind)", 1)
+    if len(sec) == 2:
+        for line in sec[1].split("\n## ", 1)[0].splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 2 and "/" in cells[0]:
+                try:
+                    irs[cells[0].strip("*")] = float(cells[1].replace(" ", "").replace(",", ""))
+                except ValueError:
+                    pass
+    components: dict[str, float] = {}
+    prof = text.split("### `sealed/steady_rw`:", 1)
+    if len(prof) == 2:
+        for line in prof[1].split("Self cost by crate", 1)[0].splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 3 and cells[1].replace(" ", "").isdigit():
+                components[cells[0]] = float(cells[1].replace(" ", ""))
+    return {"ref": ref, "commit": m.group(1) if m else "?", "date": date.group(1) if date else "?",
+            "ir": irs, "components": components}
+
+
+def rev_target(name: str, what: str, limit: float, values: dict[str, float | None],
+               whole: str = "") -> tuple:
+    """A revocation target: holds only if median, p10 and Ir all are within the limit."""
+    shown = {k: v for k, v in values.items()}
+    have = [v for v in shown.values() if v is not None]
+    if not have:
+        status = "not measured"
+    elif len(have) < len(shown):
+        missing = [k for k, v in shown.items() if v is None]
+        status = f"incomplete (no {', '.join(missing)})"
+    elif all(v <= limit for v in have):
+        worst = max(have)
+        status = f"**met** ({(1 - worst / limit) * 100:.0f} % under the limit at worst)"
+    else:
+        over = [k for k, v in shown.items() if v is not None and v > limit]
+        status = f"**missed** ({' and '.join(over)} over the limit)"
+    return (name, what, f"≤ {limit:g}×", shown, status, whole)
+
+
+def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: dict,
+                       meta: dict, components_now: dict[str, float]
+                       ) -> tuple[list[dict], list[tuple]]:
+    cases = load_jsonl(out_dir / "rev-cases.jsonl")
+    if not cases:
+        w("(no revocation results: run `scripts/bench.sh` without `SKIP_REVOCATION`)")
+        w("")
+        return [], []
+    rcrit = crit / "revocation"
+    ir = load_callgrind(out_dir / "rev-callgrind.tsv")
+    allocs = load_dhat(out_dir / "rev-dhat.tsv")
+    timing = {t["id"]: t for t in load_jsonl(out_dir / "rev-timing.jsonl")}
+    sizes = {t["id"]: t for t in load_jsonl(out_dir / "rev-sizes.jsonl")}
+    rows = []
+    for c in cases:
+        res = criterion_result(rcrit, c["id"]) or {}
+        rows.append({
+            **c,
+            "median": res.get("median"), "p10": res.get("p10"), "p90": res.get("p90"),
+            "ir": ir.get(("revocation", c["id"])),
+            "allocs": allocs.get(c["id"], (None, None))[0],
+            "bytes": allocs.get(c["id"], (None, None))[1],
+            "timing": timing.get(c["id"]),
+        })
+    by = {r["id"]: r for r in rows}
+    base = by.get("baseline/rw", {})
+    ref = by.get("sealed/steady_rw", {})
+
+    def over(r: dict, key: str) -> float | None:
+        if not r or r.get(key) is None or base.get(key) is None:
+            return None
+        return r[key] - base[key]
+
+    def oratio(a: dict, b: dict, key: str) -> float | None:
+        return ratio(over(a, key), over(b, key))
+
+    backends = []
+    for r in rows:
+        if r.get("backend") and r["backend"] not in backends:
+            backends.append(r["backend"])
+
+    # ---- targets ----
+    targets = []
+    for b in ("postgres", "redis"):
+        ours, theirs = by.get(f"sealed_rev_{b}/steady_rw", {}), by.get(f"ts_{b}/steady_rw", {})
+        if not ours or not theirs:
+            continue
+        targets.append(rev_target(
+            f"revocation on {STORE_LABEL[b]} vs tower-sessions + {STORE_LABEL[b]}",
+            f"(sealed_rev_{b}/steady_rw − baseline) ÷ (ts_{b}/steady_rw − baseline)", 0.6,
+            {"median": oratio(ours, theirs, "median"), "p10": oratio(ours, theirs, "p10"),
+             "Ir": oratio(ours, theirs, "ir")},
+            f"whole request, median: {fmt_ratio(ratio(ours.get('median'), theirs.get('median')))}"))
+    for b in backends:
+        rv = by.get(f"sealed_rev_{b}/revalidate_60s")
+        if not rv:
+            continue
+        targets.append(rev_target(
+            f"`revalidate_60s` on {STORE_LABEL[b]} vs no revocation",
+            f"(sealed_rev_{b}/revalidate_60s − baseline) ÷ (sealed/steady_rw − baseline)", 1.1,
+            {"median": oratio(rv, ref, "median"), "p10": oratio(rv, ref, "p10"),
+             "Ir": oratio(rv, ref, "ir")},
+            f"whole request, median: {fmt_ratio(ratio(rv.get('median'), ref.get('median')))}"))
+
+    # ---- stateless path ----
+    rec = recorded_benchmarks(repo, STATELESS_REF)
+    now_ir = classic_by_id.get("sealed/steady_rw", {}).get("ir")
+    then_ir = rec.get("ir", {}).get("sealed/steady_rw")
+    stateless = None
+    if now_ir is not None and then_ir:
+        d = now_ir / then_ir - 1
+        stateless = (d, abs(d) <= 0.02)
+
+    rb = read_env(out_dir / "meta-rev-build.env")
+    w("Revocation (`with_revocation(store)`) on every backend, measured side by side with "
+      "tower-sessions 0.14 keeping the same session in the same store, by "
+      "`benches/revocation.rs` in one run"
+      + (f" (built {rb.get('built', '?').replace('T', ' ').replace('Z', ' UTC')} from commit "
+         f"`{rb.get('commit', '?')}`"
+         + (", with uncommitted changes in src/, benches/ or the manifest" if
+            int(rb.get("dirty", "0") or 0) else "") + ")" if rb else "")
+      + ". Same app, handlers and typical payload as above (steady read + write: read "
+      "`counter`, write `counter + 1`, typical payload in the session), plus a `GET /logout` "
+      "route; the current-thread runtime also has its I/O and timer drivers. Ratios use this "
+      "bench's own `baseline/rw` and `sealed/steady_rw`, measured in the same process minutes "
+      "before the revocation cases.")
+    w("")
+    w("* Stores: `MemoryStore` (tower-sessions 0.14); `SqliteStore` (tower-sessions-sqlx-store "
+      "0.15, sqlx 0.8, a file in a temp dir, WAL, `synchronous = NORMAL`); `PostgresStore` on "
+      "a private PostgreSQL server on loopback (`fsync`, `synchronous_commit` and "
+      "`full_page_writes` off); `RedisStore` (tower-sessions-redis-store 0.16, fred 10, a pool "
+      "of 2) on a private Redis server on loopback, no persistence. The servers are started by "
+      "`tests/support/servers.rs`, one per bench process. sqlx pools keep their defaults, so "
+      "every `acquire` first pings the connection (`test_before_acquire`) and every release "
+      "pings it again (sqlx 0.8 always does, in a spawned task): a PostgreSQL query through "
+      "the pool is three round trips, one of them in the background, for both layers alike. "
+      "`postgres_noping` is the same server through a second pool with "
+      "`test_before_acquire(false)`, again for both layers.")
+    w("* Revocation cases check before the handler: `store.load(tombstone id)` of an id that "
+      "does not exist (nobody logged out), one per request, two concurrent ones with a "
+      "subject, none within the interval with `with_revalidate_every(60 s)`. Live sessions "
+      "never write. tower-sessions loads the record (the cookie holds only its id) and saves "
+      "it again, since the handler changed it.")
+    w("* Every case is primed and checked before it is timed: status 200, a `Set-Cookie`, a "
+      "counter ≥ 2 that goes up when the response's cookie is sent back, and for "
+      "tower-sessions also with the same cookie (the session really is in the store); the "
+      "store calls per request are counted on the same configuration over a counting wrapper "
+      "of the same store (the column *store calls*); revocation is really on: after a logout "
+      "the old cookie opens as a fresh session (for `revalidate_60s` on a layer over the same "
+      "store that checks every request, while the amortized layer still accepts it within the "
+      "interval, as documented).")
+    vg = meta.get("rev-valgrind") or {}
+    w(f"* *Ir* and allocations per request: `(X(N2) − X(N1)) / (N2 − N1)` with N1 = "
+      f"{vg.get('n1', '?')}, N2 = {vg.get('n2', '?')} (`revocation --driver`). **Callgrind and "
+      "dhat count only this process, in user space**: the PostgreSQL and Redis servers' work "
+      "and the kernel's (sockets, wakeups) are not in the Ir column; SQLite runs in-process "
+      "(sqlx's worker thread) and is. For the network stores Ir is the client-side CPU cost, "
+      "still a fair measure of what the layer itself costs, but not of the request's time.")
+    for phase, label in (("rev-criterion", "criterion"), ("rev-timing", "timing"),
+                         ("rev-valgrind", "callgrind/dhat")):
+        m = meta.get(phase) or {}
+        if m:
+            w(f"* {label} phase: {m.get('started', '?')} → {m.get('finished', '?')}, load "
+              f"average {m.get('loadavg_start', '?')} at the start, "
+              f"{m.get('loadavg_end', '?')} at the end.")
+    w("")
+
+    w("### Revocation targets")
+    w("")
+    w("Each ratio is on the overhead above `baseline/rw` (as the targets above), on median, "
+      "p10 and Ir; a target holds only if all three are within the limit.")
+    w("")
+    w("| target | measured as | limit | median | p10 | Ir | status | whole request |")
+    w("|---|---|---:|---:|---:|---:|---|---|")
+    for name, what, limit, vals, status, whole in targets:
+        w(f"| {name} | {what} | {limit} | {fmt_ratio(vals.get('median'))} | "
+          f"{fmt_ratio(vals.get('p10'))} | {fmt_ratio(vals.get('Ir'))} | {status} | {whole} |")
+    if rec:
+        lbl = (f"callgrind Ir of the middleware bench's `sealed/steady_rw` now ÷ the "
+               f"{num(then_ir) if then_ir else '?'} Ir recorded in BENCHMARKS.md at "
+               f"`{rec['ref']}` (run of {rec['date']} on commit `{rec['commit']}`)")
+        if stateless:
+            d, ok = stateless
+            st = (f"**met** ({d * 100:+.2f} %)" if ok else f"**missed** ({d * 100:+.2f} %)")
+            w(f"| no revocation store: the stateless path unchanged | {lbl} | within ± 2 % | "
+              f"– | – | {now_ir / then_ir:.4f}× | {st} | see below |")
+        else:
+            w(f"| no revocation store: the stateless path unchanged | {lbl} | within ± 2 % | "
+              "– | – | – | not measured | |")
+    w("")
+    if stateless:
+        targets.append(("stateless path (no store) vs the recorded run", "", "± 2 %",
+                        {"Ir": now_ir / then_ir}, "met" if stateless[1] else "missed", ""))
+
+    w("### Revocation: time, instructions and allocations per request")
+    w("")
+    w("*Overhead* = case − `baseline/rw` (median). *vs ref.* = that overhead ÷ the overhead "
+      "of `sealed/steady_rw` (this crate without revocation). *Store calls*: loads + writes "
+      "per request, counted at setup.")
+    w("")
+    w("| case | what | store calls | median µs | p10 µs | p90 µs | overhead µs | vs ref. | "
+      "Ir / request | Δ Ir vs baseline | allocations (Δ) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if not r.get("request"):
+            continue
+        name = f"**{r['id']}**" if r["family"].startswith("sealed") else r["id"]
+        calls = f"{r['loads']} + {r['writes']}" if r.get("backend") else "–"
+        vs = fmt_ratio(oratio(r, ref, "median")) if r["id"] not in ("baseline/rw",) else ""
+        w(f"| {name} | {rev_description(r)} | {calls} | {us(r['median'])} | {us(r['p10'])} | "
+          f"{us(r['p90'])} | {us(over(r, 'median'))} | {vs} | {num(r['ir'])} | "
+          f"{num(over(r, 'ir'))} | {num(r['allocs'], 1)} ({num(over(r, 'allocs'), 1)}) |")
+    w("")
+
+    # Ours vs theirs, per backend.
+    w("Per backend, overhead above the baseline (median / p10 / Ir):")
+    w("")
+    w("| store | revocation ÷ tower-sessions | revalidate_60s ÷ no revocation | "
+      "subject ÷ revocation | revocation − no revocation (µs, median) |")
+    w("|---|---|---|---|---:|")
+    for b in backends:
+        rv, ts = by.get(f"sealed_rev_{b}/steady_rw", {}), by.get(f"ts_{b}/steady_rw", {})
+        r60, sj = by.get(f"sealed_rev_{b}/revalidate_60s", {}), by.get(f"sealed_rev_{b}/subject", {})
+        if not rv:
+            continue
+
+        def three(a: dict, c: dict) -> str:
+            if not a or not c:
+                return "–"
+            return " / ".join(fmt_ratio(oratio(a, c, k)) for k in ("median", "p10", "ir"))
+        w(f"| {STORE_LABEL.get(b, b)} | {three(rv, ts)} | {three(r60, ref)} | {three(sj, rv)} | "
+          f"{us(ratio_diff(rv, ref, 'median'))} |")
+    w("")
+
+    # Store calls alone.
+    w("The store calls alone, outside any request (`store_<backend>/…`: the same store "
+      "handles, called in a loop), against what they add to a request:")
+    w("")
+    w("| store | `load` of a missing id: median µs (p10) | Ir | revocation − no revocation "
+      "(µs, median) | `load` + `save`: median µs (p10) | Ir | tower-sessions request µs "
+      "(median) |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for b in backends:
+        lk, ls = by.get(f"store_{b}/lookup", {}), by.get(f"store_{b}/load_save", {})
+        if not lk and not ls:
+            continue
+        rv, ts = by.get(f"sealed_rev_{b}/steady_rw", {}), by.get(f"ts_{b}/steady_rw", {})
+        w(f"| {STORE_LABEL.get(b, b)} | {us(lk.get('median'))} ({us(lk.get('p10'))}) | "
+          f"{num(lk.get('ir'))} | {us(ratio_diff(rv, ref, 'median'))} | "
+          f"{us(ls.get('median'))} ({us(ls.get('p10'))}) | {num(ls.get('ir'))} | "
+          f"{us(ts.get('median'))} |")
+    w("")
+
+    # Where the time goes: wall vs CPU.
+    tm = [r for r in rows if r.get("timing") and r.get("backend") in ("sqlite", "postgres",
+                                                                       "redis")]
+    if tm:
+        w("Where the time goes (`revocation --timing`, natively, "
+          f"{(meta.get('rev-timing') or {}).get('timing_secs', '?')} s per case after a "
+          "warm-up): wall time per request against the CPU time (user + system, from "
+          "`/proc/<pid>/stat`, 10 ms ticks) of this process and of the server processes "
+          "(the PostgreSQL postmaster and its backends; redis-server). *Wall − CPU* is the "
+          "rest: time in which neither side computes (waiting for wakeups and the loopback); "
+          "it is negative where the two sides compute at the same time (2 vCPUs: the "
+          "server answers one ping while this process works on the request).")
+        w("")
+        w("| case | wall µs / request | this process: user µs | this process: system µs | "
+          "server CPU µs | wall − CPU µs |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for r in tm:
+            t = r["timing"]
+            idle = t["wall_ns"] - t["self_cpu_ns"] - t["server_cpu_ns"]
+            w(f"| {r['id']} | {us(t['wall_ns'])} | {us(t.get('self_user_ns'))} | "
+              f"{us(t.get('self_system_ns'))} | "
+              f"{us(t['server_cpu_ns']) if t.get('server_pids') else '–'} | {us(idle)} |")
+        w("")
+
+    # Cookie sizes.
+    if sizes:
+        w("`Set-Cookie` of a steady read + write with the typical payload (`revocation "
+          "--sizes`): with revocation the cookie is format v2 (the session's exact creation "
+          "time and, with `with_revalidate_every`, its last check):")
+        w("")
+        w("| case | Set-Cookie B | Cookie B |")
+        w("|---|---:|---:|")
+        for sid, sz in sizes.items():
+            w(f"| {sid} | {sz['set_cookie']} | {sz['cookie_header']} |")
+        w("")
+
+    # The stateless path.
+    w("### The stateless path (no revocation store)")
+    w("")
+    if rec:
+        w(f"Without `with_revocation` the request path only adds a `match` on the layer's "
+          f"`Option<Arc<Revocation>>` and one on the opened cookie. No other commit can be "
+          f"built here, so the reference is the BENCHMARKS.md committed at `{rec['ref']}` "
+          f"(measured {rec['date']} from commit `{rec['commit']}`, before revocation, on this "
+          f"machine, same toolchain), read with `git show`. The middleware bench and the "
+          f"cases are unchanged since. Cases that run none of this crate's code "
+          f"(`baseline/rw`, `ts_memory/*`, `tsc_private/*`, `jar_private/*`) show what changed "
+          f"around it: the dependency versions are the same, but the dev-dependencies added "
+          f"since (sqlx, fred, fantoccini) unify extra features into shared crates.")
+        w("")
+        w("| case | Ir / request now | recorded | Δ Ir | Δ % |")
+        w("|---|---:|---:|---:|---:|")
+        for cid in ["baseline/rw", "ts_memory/steady_rw", "tsc_private/steady_rw",
+                    "jar_private/rw_counter"] + [k for k in classic_by_id if
+                                                 k.startswith("sealed/")]:
+            a = classic_by_id.get(cid, {}).get("ir")
+            b = rec["ir"].get(cid)
+            name = f"**{cid}**" if cid.startswith("sealed/") else cid
+            if a is None or b is None:
+                w(f"| {name} | {num(a)} | {num(b)} | – | – |")
+            else:
+                w(f"| {name} | {num(a)} | {num(b)} | {a - b:+,.0f} | {(a / b - 1) * 100:+.2f} % |"
+                  .replace(",", " "))
+        w("")
+        comp_now = components_now
+        if rec.get("components") and comp_now:
+            w("`sealed/steady_rw` profile components (request loop only, see *Where the time "
+              "goes* above) now and recorded:")
+            w("")
+            w("| component (inclusive) | now | recorded | Δ |")
+            w("|---|---:|---:|---:|")
+            for label, then in rec["components"].items():
+                now = comp_now.get(label)
+                w(f"| {label} | {num(now)} | {num(then)} | "
+                  f"{'–' if now is None else f'{now - then:+,.0f}'.replace(',', ' ')} |")
+            w("")
+        ours_rev = ref.get("ir")
+        mw = classic_by_id.get("sealed/steady_rw", {}).get("ir")
+        if ours_rev is not None and mw is not None:
+            w(f"The revocation bench's own `sealed/steady_rw` (one more route, a runtime with "
+              f"I/O and timer drivers) runs {num(ours_rev)} Ir against the middleware bench's "
+              f"{num(mw)}: the harness, not the layer, accounts for that difference.")
+            w("")
+    else:
+        w(f"(the reference BENCHMARKS.md at `{STATELESS_REF}` could not be read with git)")
+        w("")
+
+    # Profiles.
+    prof_n = int(vg.get("profile_n", "0") or 0)
+    profiles = [where_time_goes(out_dir, c, prof_n, sub="profile-rev")
+                for c in (vg.get("profile_cases") or "").split()]
+    profiles = [p for p in profiles if p]
+    if profiles:
+        w("### Revocation: where the instructions go (this process only)")
+        w("")
+        w(f"Self cost by crate inside the request loop (`--toggle-collect='*driver_loop*'`, "
+          f"{prof_n} requests; the servers' work is not counted). Reproduce with "
+          "`callgrind_annotate --auto=no target/bench-report/profile-rev/<case>.out`.")
+        w("")
+        names = [p["case"] for p in profiles]
+        crates_all: dict[str, dict[str, float]] = {}
+        for p in profiles:
+            for crate, value in p["crates"]:
+                crates_all.setdefault(crate, {})[p["case"]] = value / p["n"]
+        order = sorted(crates_all, key=lambda c: -max(crates_all[c].values()))[:18]
+        w("| crate | " + " | ".join(f"`{n}`" for n in names) + " |")
+        w("|---|" + "---:|" * len(names))
+        w("| **total Ir / request** | " + " | ".join(num(p["total"] / p["n"]) for p in profiles)
+          + " |")
+        for crate in order:
+            w(f"| {crate} | " + " | ".join(num(crates_all[crate].get(n)) for n in names) + " |")
+        w("")
+        sha = {p["case"]: sum(v for c, v in p["crates"] if "sha2" in c) / p["n"] for p in profiles}
+        sha = {k: v for k, v in sha.items() if v > 0}
+        if sha:
+            w("The tombstone id is a SHA-256 (sha2). Valgrind's virtual CPU has no SHA-NI, so "
+              "under callgrind sha2 runs its software rounds: "
+              + ", ".join(f"{num(v)} Ir per request in `{k}`" for k, v in sha.items())
+              + ". Natively this CPU has SHA-NI and sha2 uses it, for a fraction of those "
+              "instructions; the Ir of the revocation cases overstate that part.")
+            w("")
+    return rows, targets
+
+
+def ratio_diff(a: dict, b: dict, key: str) -> float | None:
+    if not a or not b or a.get(key) is None or b.get(key) is None:
+        return None
+    return a[key] - b[key]
+
+
+# ------------------------------------------------------------------------------------------
 # The report
 
 
@@ -574,7 +1042,9 @@ def main() -> int:
     allocs = load_dhat(out_dir / "dhat.tsv")
     sizes = load_jsonl(out_dir / "sizes.jsonl")
     floor_check = load_jsonl(out_dir / "floor_check.jsonl")
-    meta = {p: read_env(out_dir / f"meta-{p}.env") for p in ("criterion", "sizes", "valgrind")}
+    meta = {p: read_env(out_dir / f"meta-{p}.env")
+            for p in ("criterion", "sizes", "valgrind", "rev-criterion", "rev-timing",
+                      "rev-valgrind")}
     mach = machine(repo)
     build = read_env(out_dir / "meta-build.env")
     if build.get("commit"):
@@ -668,6 +1138,15 @@ def main() -> int:
            ours_c, tsc_c, 0.6, "bytes", [],
            f"whole `Set-Cookie`: {ours_c} B ÷ {tsc_c} B")
 
+    # ---- revocation (written into its own list, placed below) ----
+    vg0 = meta.get("valgrind") or {}
+    wt0 = where_time_goes(out_dir, "sealed/steady_rw", int(vg0.get("profile_n", "0") or 0))
+    components_now = {label: value / wt0["n"] for label, value in wt0.get("components", [])
+                      if value is not None} if wt0 else {}
+    rev_md: list[str] = []
+    rev_rows, rev_targets = revocation_section(rev_md.append, out_dir, crit, repo, by_id, meta,
+                                               components_now)
+
     # ---- write ----
     md: list[str] = []
     w = md.append
@@ -702,12 +1181,12 @@ def main() -> int:
     w(f"* Toolchain: {mach['rustc']}, `cargo bench` profile (release + "
       "`debug = \"line-tables-only\"`); {0}".format(mach["valgrind"]))
     w("* Command: `scripts/bench.sh` (the knobs are at the top of the script). It builds with "
-      "`cargo bench --no-run`, runs the `middleware` and `primitives` bench executables as "
-      "`cargo bench --bench <name>` would (so every phase measures the same build), then the "
-      "cookie-size and floor checks, callgrind and dhat on the executables' `--driver` mode, "
-      "and this report.")
-    w("* Criterion 0.8: middleware 1 s warm-up, 3 s measurement, 50 samples; primitives 1 s, "
-      "2 s, 50 samples. *Median* is criterion's median of per-sample ns/iteration; *p10* and "
+      "`cargo bench --no-run`, runs the `middleware`, `primitives` and `revocation` bench "
+      "executables as `cargo bench --bench <name>` would (so every phase measures the same "
+      "build), then the cookie-size and floor checks and the revocation cases' wall/CPU "
+      "timing, callgrind and dhat on the executables' `--driver` mode, and this report.")
+    w("* Criterion 0.8: middleware and revocation 1 s warm-up, 3 s measurement, 50 samples; "
+      "primitives 1 s, 2 s, 50 samples. *Median* is criterion's median of per-sample ns/iteration; *p10* and "
       "*p90* are percentiles of the same per-sample values.")
     for phase, label in (("criterion", "criterion"), ("valgrind", "callgrind/dhat")):
         m = meta.get(phase) or {}
@@ -736,6 +1215,15 @@ def main() -> int:
     w("The limits are goals, not timed tests. Why a missed target is missed is discussed "
       "under [What stands in the way](#what-stands-in-the-way).")
     w("")
+    if rev_targets:
+        w("Revocation targets (details under [Revocation](#revocation); each holds only if "
+          "median, p10 and Ir agree):")
+        w("")
+        for name, _, limit, vals, status, _ in rev_targets:
+            shown = ", ".join(f"{k} {fmt_ratio(v) if k != 'Ir' or limit != '± 2 %' else f'{v:.4f}×'}"
+                              for k, v in vals.items())
+            w(f"* {name} ({limit}): {shown}: {status}")
+        w("")
 
     w("## Time per request")
     w("")
@@ -926,6 +1414,9 @@ def main() -> int:
         w("")
     for i, wt in enumerate(profiles):
         render_profile(w, wt, full=(i == 0))
+    w("## Revocation")
+    w("")
+    md.extend(rev_md)
     w("## What stands in the way")
     w("")
     if notes:
@@ -936,7 +1427,7 @@ def main() -> int:
     w("## Reproduce")
     w("")
     w("```sh")
-    w("scripts/bench.sh                                   # everything, ~10–15 min")
+    w("scripts/bench.sh                                   # everything, ~30 min")
     w("cargo bench --bench middleware -- sealed/          # criterion, one family")
     w("cargo bench --bench middleware -- --test           # every case once (checks only)")
     w("B=$(ls -t target/release/deps/middleware-* | grep -v '\\.d$' | head -1)")
@@ -944,13 +1435,20 @@ def main() -> int:
     w("valgrind --tool=callgrind $B --driver sealed/steady_rw 5000")
     w("valgrind --tool=dhat --dhat-out-file=/dev/null $B --driver ts_memory/steady_rw 5000")
     w("$B --sizes                                         # cookie sizes (JSON lines)")
+    w("ONLY=revocation scripts/bench.sh                   # only the revocation bench (+ report)")
+    w("cargo bench --bench revocation -- sealed_rev_redis/  # criterion, one family")
+    w("cargo bench --bench revocation -- --test           # every revocation case once (checks)")
+    w("R=$(ls -t target/release/deps/revocation-* | grep -v '\\.d$' | head -1)")
+    w("valgrind --tool=callgrind $R --driver sealed_rev_postgres/steady_rw 1500")
+    w("$R --timing ts_redis/steady_rw 2                   # wall vs CPU of this process and server")
     w("```")
     w("")
     w("Raw results of the last run: `target/bench-report/` (criterion: `target/criterion/`).")
     w("")
 
     (repo / "BENCHMARKS.md").write_text("\n".join(md))
-    svg_chart(rows, repo / "docs" / "bench-chart.svg")
+    svg_chart(rows, repo / "docs" / "bench-chart.svg",
+              [r for r in rev_rows if r.get("request")])
 
     summary = {
         "generated": now, "machine": mach, "rows": rows, "targets": [
@@ -959,10 +1457,15 @@ def main() -> int:
         "primitives": {k: {"median": pmed(k), "p10": pmed(k, "p10"), "ir": prim_ir.get(k)}
                        for k in prim_res},
     }
+    summary["revocation"] = {"rows": rev_rows, "targets": [
+        {"name": t[0], "limit": t[2], "ratios": t[3], "status": t[4]} for t in rev_targets]}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"wrote {repo / 'BENCHMARKS.md'} and {repo / 'docs' / 'bench-chart.svg'}")
     for t in targets:
         print(f"  {t[0]}: {t[3]} (limit {t[2]}) {t[4].replace('*', '')} {t[5]}")
+    for t in rev_targets:
+        shown = ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} –" for k, v in t[3].items())
+        print(f"  {t[0]}: {shown} (limit {t[2]}) {t[4].replace('*', '')}")
     return 0
 
 

@@ -190,6 +190,17 @@ fn session_routes() -> Router {
         .route("/login/{filler}", get(session_login))
 }
 
+async fn session_logout(session: Session) -> &'static str {
+    session.flush().await.unwrap();
+    "ok"
+}
+
+/// [`session_routes`] plus `GET /logout` (`Session::flush`), for the revocation bench: the
+/// same handlers, so the same workload, and a logout to check that revocation is on.
+pub(crate) fn session_routes_with_logout() -> Router {
+    session_routes().route("/logout", get(session_logout))
+}
+
 /// Same routes, no session layer, constant answers.
 pub(crate) fn app_baseline() -> Router {
     Router::new()
