@@ -24,13 +24,17 @@ pub fn encode_payload(sealed: &SealedRecord) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// Decodes an (already authenticated) format version 2 plaintext: the record and the time
-/// of its last revocation check.
+/// The fields format version 2 adds to a record: the last revocation check, and whether
+/// the data is in the overflow store.
+pub type V2Fields = (Option<OffsetDateTime>, bool);
+
+/// Decodes an (already authenticated) format version 2 plaintext: the record and its
+/// version 2 fields.
 #[must_use]
-pub fn decode_payload_v2(plaintext: &[u8]) -> Option<(SealedRecord, Option<OffsetDateTime>)> {
+pub fn decode_payload_v2(plaintext: &[u8]) -> Option<(SealedRecord, V2Fields)> {
     let decoded = payload::decode_version(plaintext, VERSION_2)?;
-    let checked_at = decoded.revocation.and_then(|fields| fields.checked_at);
-    Some((decoded.sealed, checked_at))
+    let fields = decoded.revocation.unwrap_or_default();
+    Some((decoded.sealed, (fields.checked_at, fields.stored)))
 }
 
 /// Encodes a record as a format version 2 plaintext.
@@ -38,15 +42,10 @@ pub fn decode_payload_v2(plaintext: &[u8]) -> Option<(SealedRecord, Option<Offse
 /// # Errors
 ///
 /// As [`encode_payload`].
-pub fn encode_payload_v2(
-    sealed: &SealedRecord,
-    checked_at: Option<OffsetDateTime>,
-) -> Result<Vec<u8>, Error> {
+pub fn encode_payload_v2(sealed: &SealedRecord, fields: V2Fields) -> Result<Vec<u8>, Error> {
+    let (checked_at, stored) = fields;
     let mut view = sealed.view();
-    view.revocation = Some(StoreFields {
-        checked_at,
-        stored: false,
-    });
+    view.revocation = Some(StoreFields { checked_at, stored });
     let mut out = Vec::new();
     payload::encode_into(view, &mut out)?;
     Ok(out)

@@ -23,7 +23,8 @@
 //!
 //! ```text
 //! payload v2 = id | expires | created | data | created_nanos | checked | stored
-//! created_nanos = u32 varint, < 1 000 000 000: the sub-second part of `created`
+//! created_nanos = 4 bytes, u32 little-endian, < 1 000 000 000: the sub-second part of
+//!            `created` (fixed width, so that a session's cookie size does not vary with it)
 //! checked  = postcard option: 0x00 (never checked), or 0x01 then i64 zigzag varint, unix
 //!            seconds of the last revocation check (rounded up)
 //! stored   = bool (1 byte, 0x00 or 0x01): the data is in the overflow store, not here
@@ -235,7 +236,7 @@ impl Serialize for PayloadView<'_> {
         tuple.serialize_element(&self.created_at.unix_timestamp())?;
         tuple.serialize_element(&DataRef(self.data))?;
         if let Some(fields) = self.revocation {
-            tuple.serialize_element(&self.created_at.nanosecond())?;
+            tuple.serialize_element(&self.created_at.nanosecond().to_le_bytes())?;
             // Rounded up: the next check is due no earlier than a whole interval later.
             let checked = fields.checked_at.map(unix_seconds_ceil);
             tuple.serialize_element(&checked)?;
@@ -390,7 +391,8 @@ impl<'de> Visitor<'de> for PayloadSeed {
         let mut created_at = date(created)?;
         let mut revocation = None;
         if self.v2 {
-            let nanos: u32 = seq.next_element()?.ok_or_else(missing)?;
+            let nanos: [u8; 4] = seq.next_element()?.ok_or_else(missing)?;
+            let nanos = u32::from_le_bytes(nanos);
             let checked: Option<i64> = seq.next_element()?.ok_or_else(missing)?;
             let stored: bool = seq.next_element()?.ok_or_else(missing)?;
             created_at = created_at
@@ -644,21 +646,21 @@ mod tests {
         let mut v1 = Vec::new();
         encode_into(s.view(), &mut v1).unwrap();
         assert!(decode_version(&v1, VERSION_2).is_none());
-        // Nanoseconds out of range: 1_000_000_000 = varint 80 94 eb dc 03.
+        // Nanoseconds out of range: 1_000_000_000 = 00 ca 9a 3b (little-endian).
         let mut bad = v1.clone();
-        bad.extend_from_slice(&[0x80, 0x94, 0xeb, 0xdc, 0x03, 0x00, 0x00]);
+        bad.extend_from_slice(&[0x00, 0xca, 0x9a, 0x3b, 0x00, 0x00]);
         assert!(decode_version(&bad, VERSION_2).is_none());
         let mut good = v1.clone();
-        good.extend_from_slice(&[0x00, 0x00, 0x00]);
+        good.extend_from_slice(&[0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
         assert!(decode_version(&good, VERSION_2).is_some());
         // `stored` with data in the cookie is refused; without data it reads.
         let mut stored_with_data = v1;
-        stored_with_data.extend_from_slice(&[0x00, 0x00, 0x01]);
+        stored_with_data.extend_from_slice(&[0x00, 0x00, 0x00, 0x00, 0x00, 0x01]);
         assert!(decode_version(&stored_with_data, VERSION_2).is_none());
         let empty = sealed(json!({}));
         let mut stored = Vec::new();
         encode_into(empty.view(), &mut stored).unwrap();
-        stored.extend_from_slice(&[0x00, 0x00, 0x01]);
+        stored.extend_from_slice(&[0x00, 0x00, 0x00, 0x00, 0x00, 0x01]);
         let back = decode_version(&stored, VERSION_2).unwrap();
         assert!(back.revocation.unwrap().stored);
     }

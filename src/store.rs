@@ -334,7 +334,7 @@ impl RequestStore {
         // With a store: format version 2, carrying the last check (a new id has nothing to
         // be revoked by yet, so it counts as checked now) and whether the data is stored.
         let v2 = self.shared.revocation.is_some() || self.shared.overflow.is_some();
-        let revocation = v2.then(|| StoreFields {
+        let revocation = v2.then_some(StoreFields {
             checked_at: if plan.same_session {
                 state.checked_at
             } else {
