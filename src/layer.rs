@@ -299,7 +299,7 @@ impl SessionManagerLayer {
     /// Keeps sessions too large for the cookie in `store` (any tower-sessions
     /// `SessionStore`, the same one as [`with_revocation`](Self::with_revocation) or
     /// another), sealed at rest as [`SealedStore`](crate::SealedStore) seals records; the
-    /// cookie then carries a sealed reference (about 150 bytes). Sessions that fit stay in
+    /// cookie then carries a sealed reference (a cookie value of about 110 characters). Sessions that fit stay in
     /// the cookie and never touch the store.
     ///
     /// - Reading an overflowed session costs one store lookup, before the inner service is
