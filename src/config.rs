@@ -13,8 +13,32 @@ use crate::backends::revocation::{RevocationConfig, StoreHandle};
 use crate::error::ConfigError;
 
 /// Browsers accept a cookie whose `Set-Cookie` (name, value and attributes) is at most this
-/// many bytes; the layer never emits a longer one.
+/// many bytes; the layer never emits a longer one, whatever the budget.
 pub const MAX_SET_COOKIE_LEN: usize = 4096;
+
+/// The default size budget of one `Set-Cookie` header value the layer emits: 3 KiB.
+///
+/// A default nginx (`proxy_buffer_size 4k` on x86-64 Linux, and ingress-nginx's default
+/// `proxy-buffer-size: 4k`) answers `502 upstream sent too big header` when the whole
+/// response header block, status line included, exceeds 4096 bytes. 3072 bytes for the
+/// session cookie leaves about 1 KB for the status line and the other response headers
+/// (content type and length, date, `Vary`, `Cache-Control`, security headers).
+pub const DEFAULT_COOKIE_BUDGET: usize = 3072;
+
+/// The default budget for the session's cookies in the `Cookie` header the browser sends
+/// back (all chunks, `name=value` pairs and separators): 7 KiB, under the common 8 KB
+/// request-header limits (nginx `large_client_header_buffers 4 8k`, Apache
+/// `LimitRequestFieldSize 8190`, S3 behind CloudFront 8192) with room for the site's other
+/// cookies.
+pub const DEFAULT_REQUEST_COOKIE_BUDGET: usize = 7168;
+
+/// The most cookies a session may be chunked over ([`with_chunks`](crate::SessionManagerLayer::with_chunks)).
+pub const MAX_CHUNKS: usize = 4;
+
+/// The smallest budget accepted: below it no session fits.
+const MIN_COOKIE_BUDGET: usize = 512;
+/// The share of the budget from which the layer warns (once) that sessions are close.
+pub(crate) const NEAR_BUDGET: f64 = 0.9;
 
 /// Sealed lifetime of an `Expiry::OnSessionEnd` session (the cookie itself has no Max-Age).
 pub(crate) const DEFAULT_SESSION_END_LIFETIME: Duration = Duration::weeks(2);
@@ -40,6 +64,12 @@ pub(crate) struct Config {
     pub(crate) revocation: RevocationConfig,
     /// Where sessions too large for the cookie go.
     pub(crate) overflow: Option<StoreHandle>,
+    /// The largest `Set-Cookie` header value emitted.
+    pub(crate) budget: usize,
+    /// The most cookies one session is carried in (1: no chunking).
+    pub(crate) chunks: usize,
+    /// The largest total of the session's cookies in the `Cookie` header.
+    pub(crate) request_budget: usize,
 }
 
 impl Default for Config {
@@ -58,6 +88,9 @@ impl Default for Config {
             refresh_after: DEFAULT_REFRESH_AFTER,
             revocation: RevocationConfig::default(),
             overflow: None,
+            budget: DEFAULT_COOKIE_BUDGET,
+            chunks: 1,
+            request_budget: DEFAULT_REQUEST_COOKIE_BUDGET,
         }
     }
 }
@@ -133,6 +166,25 @@ impl Config {
                 self.refresh_after
             )));
         }
+        if !(MIN_COOKIE_BUDGET..=MAX_SET_COOKIE_LEN).contains(&self.budget) {
+            return Err(ConfigError::new(format!(
+                "cookie budget {} must be between {MIN_COOKIE_BUDGET} and \
+                 {MAX_SET_COOKIE_LEN} bytes (browsers drop longer cookies)",
+                self.budget
+            )));
+        }
+        if !(1..=MAX_CHUNKS).contains(&self.chunks) {
+            return Err(ConfigError::new(format!(
+                "chunk count {} must be between 1 and {MAX_CHUNKS}",
+                self.chunks
+            )));
+        }
+        if self.request_budget < self.budget {
+            return Err(ConfigError::new(format!(
+                "request cookie budget {} must be at least the cookie budget {}",
+                self.request_budget, self.budget
+            )));
+        }
         CookieTemplate::new(self)
     }
 
@@ -186,6 +238,10 @@ pub(crate) struct CookieTemplate {
     attributes: String,
     /// The removal cookie: empty value, same attributes, `Max-Age=0` and an Expires in 1970.
     pub(crate) removal: HeaderValue,
+    /// With chunking: `name.1=`, `name.2=`, ... up to the configured count.
+    chunk_prefixes: Vec<String>,
+    /// Their removal cookies.
+    pub(crate) chunk_removals: Vec<HeaderValue>,
 }
 
 impl CookieTemplate {
@@ -208,14 +264,44 @@ impl CookieTemplate {
             .max_age(Duration::ZERO)
             .expires(OffsetDateTime::UNIX_EPOCH)
             .to_string();
-        let removal = HeaderValue::try_from(removal).map_err(|_| {
+        let removal_text = removal;
+        let removal = HeaderValue::try_from(removal_text.clone()).map_err(|_| {
             ConfigError::new("the cookie attributes do not form a valid header".to_owned())
         })?;
+        // Chunk cookies: the same attributes under `name.1`, `name.2`, ...
+        let removal_attributes = removal_text.get(prefix.len()..).unwrap_or_default();
+        let mut chunk_prefixes = Vec::new();
+        let mut chunk_removals = Vec::new();
+        for index in 1..config.chunks {
+            let name = crate::chunks::chunk_name(&config.name, index);
+            chunk_removals.push(
+                HeaderValue::try_from(format!("{name}={removal_attributes}")).map_err(|_| {
+                    ConfigError::new("the cookie attributes do not form a valid header".to_owned())
+                })?,
+            );
+            chunk_prefixes.push(format!("{name}="));
+        }
         Ok(Self {
             prefix,
             attributes,
             removal,
+            chunk_prefixes,
+            chunk_removals,
         })
+    }
+
+    /// `name.i=` for chunk `index` (1-based; the base cookie is 0).
+    pub(crate) fn chunk_prefix(&self, index: usize) -> Option<&str> {
+        self.chunk_prefixes
+            .get(index.checked_sub(1)?)
+            .map(String::as_str)
+    }
+
+    /// The length of the attributes (and Max-Age) [`CookieTemplate::finish`] appends for
+    /// `max_age`.
+    pub(crate) fn suffix_len_for(&self, max_age: Option<Duration>) -> usize {
+        self.attributes.len()
+            + max_age.map_or(0, |age| "; Max-Age=".len() + digits(age.whole_seconds()))
     }
 
     /// Starts a `Set-Cookie` header: `name=`. The value is appended by the caller, then
@@ -225,6 +311,11 @@ impl CookieTemplate {
         let mut header = String::with_capacity(self.prefix.len() + 512 + self.suffix_len());
         header.push_str(&self.prefix);
         header
+    }
+
+    /// The length of `name=`.
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.prefix.len()
     }
 
     /// How many bytes [`CookieTemplate::finish`] appends at most.
@@ -256,6 +347,17 @@ impl CookieTemplate {
         let rest = header.get(self.prefix.len()..)?;
         rest.split(|b| *b == b';').next()
     }
+}
+
+/// The number of characters of `n` in decimal.
+fn digits(n: i64) -> usize {
+    let mut len = usize::from(n < 0) + 1;
+    let mut rest = n.unsigned_abs() / 10;
+    while rest > 0 {
+        len += 1;
+        rest /= 10;
+    }
+    len
 }
 
 /// RFC 6265 `token` characters (cookie names).

@@ -41,6 +41,24 @@ pub enum ErrorKind {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Chunked over the most cookies allowed
+    /// ([`with_chunks`](crate::SessionManagerLayer::with_chunks)), each within the cookie
+    /// budget, the session still does not fit.
+    TooManyChunks {
+        /// Size in bytes one `Set-Cookie` carrying the whole session would have had.
+        size: usize,
+        /// The most cookies a session may use.
+        cap: usize,
+    },
+    /// The session's cookies would make the `Cookie` header the browser sends back longer
+    /// than the request budget
+    /// ([`with_request_cookie_budget`](crate::SessionManagerLayer::with_request_cookie_budget)).
+    RequestCookiesTooLarge {
+        /// Bytes of `name=value` pairs and separators the browser would send.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A session value nests arrays/objects deeper than the decoder accepts.
     TooDeep {
         /// The deepest nesting accepted.
@@ -85,6 +103,15 @@ impl fmt::Display for Error {
             ErrorKind::CookieTooLarge { size, limit } => write!(
                 f,
                 "session cookie would be {size} bytes, over the {limit}-byte limit"
+            ),
+            ErrorKind::TooManyChunks { size, cap } => write!(
+                f,
+                "session cookie would be {size} bytes, more than {cap} cookies can carry"
+            ),
+            ErrorKind::RequestCookiesTooLarge { size, limit } => write!(
+                f,
+                "session cookies would be {size} bytes in the Cookie header, over the \
+                 {limit}-byte limit"
             ),
             ErrorKind::TooDeep { limit } => write!(
                 f,

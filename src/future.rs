@@ -411,12 +411,27 @@ impl Pending {
     ) -> Response<ResponseBody<B>> {
         let headers = response.headers_mut();
         add_vary_cookie(headers);
-        let cookie = match action {
+        let template = &self.shared.cookie;
+        // With chunking, every write removes the chunk indices it does not use, up to the
+        // cap (another tab may have written more than this request saw).
+        let unused = match action {
             Action::Nothing | Action::RefreshStored => return response,
-            Action::Set(saved) => saved.header,
-            Action::Remove => self.shared.cookie.removal.clone(),
+            Action::Set(saved) => {
+                headers.append(SET_COOKIE, saved.header);
+                let used = saved.chunks.len();
+                for chunk in saved.chunks {
+                    headers.append(SET_COOKIE, chunk);
+                }
+                used
+            }
+            Action::Remove => {
+                headers.append(SET_COOKIE, template.removal.clone());
+                0
+            }
         };
-        headers.append(SET_COOKIE, cookie);
+        for removal in template.chunk_removals.iter().skip(unused) {
+            headers.append(SET_COOKIE, removal.clone());
+        }
         if !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }

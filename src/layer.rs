@@ -296,6 +296,82 @@ impl SessionManagerLayer {
         })
     }
 
+    /// The largest `Set-Cookie` header value the layer emits, name, value and attributes
+    /// included (default [`DEFAULT_COOKIE_BUDGET`](crate::DEFAULT_COOKIE_BUDGET), 3072
+    /// bytes; between 512 and [`MAX_SET_COOKIE_LEN`](crate::MAX_SET_COOKIE_LEN), 4096,
+    /// which browsers enforce).
+    ///
+    /// The default leaves room behind a default nginx: its `proxy_buffer_size` (4 KB on
+    /// x86-64, also ingress-nginx's default) must hold the whole response header block, so a
+    /// 4 KB cookie already makes it answer `502 upstream sent too big header`. Other limits:
+    /// Apache `LimitRequestFieldSize` 8190 per header, AWS ALB 32 KB of response headers,
+    /// Cloudflare 16 KB per header. Raise the budget only if every proxy in front allows it.
+    ///
+    /// A session that does not fit makes `Session::save` fail with an error naming the size
+    /// and the budget (the layer then answers `500` without `Set-Cookie`), unless
+    /// [`with_chunks`](Self::with_chunks) or [`with_overflow`](Self::with_overflow) carries
+    /// it. The layer logs a warning once when a session comes within 10 % of the budget.
+    ///
+    /// ```
+    /// # use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    /// let layer = SessionManagerLayer::new(KeyRing::generate()).with_cookie_budget(4000);
+    /// assert!(layer.check().is_ok());
+    /// assert!(SessionManagerLayer::new(KeyRing::generate()).with_cookie_budget(5000).check().is_err());
+    /// ```
+    #[must_use]
+    pub fn with_cookie_budget(self, bytes: usize) -> Self {
+        self.configure(|config| config.budget = bytes)
+    }
+
+    /// Carries a session too large for one cookie over up to `cookies` cookies (`name`,
+    /// `name.1`, ..., at most [`MAX_CHUNKS`](crate::MAX_CHUNKS); default 1: no chunking),
+    /// each within the [cookie budget](Self::with_cookie_budget), all of them within the
+    /// [request budget](Self::with_request_cookie_budget). For store-less deployments that
+    /// need more than about 2 KB of session data.
+    ///
+    /// The session is sealed once and cut; the first cookie says how many parts follow, so
+    /// parts of different writes, missing, extra or reordered parts never combine into a
+    /// session (any such mix is a fresh one). Every write removes the chunks it does not
+    /// use, up to the cap, and removal removes them all.
+    ///
+    /// Where only one `Set-Cookie` survives (an AWS ALB without multi-value headers, VPC
+    /// Lattice), chunking breaks: use overflow there. API Gateway caps the whole request
+    /// line and headers at 10 KB.
+    ///
+    /// With [`with_overflow`](Self::with_overflow) too, chunking applies first: a session is
+    /// carried in one cookie if it fits, else in chunks if they fit, and only then in the
+    /// store.
+    ///
+    /// ```
+    /// # use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    /// let layer = SessionManagerLayer::new(KeyRing::generate()).with_chunks(2);
+    /// assert!(layer.check().is_ok());
+    /// assert!(SessionManagerLayer::new(KeyRing::generate()).with_chunks(9).check().is_err());
+    /// ```
+    #[must_use]
+    pub fn with_chunks(self, cookies: usize) -> Self {
+        self.configure(|config| config.chunks = cookies)
+    }
+
+    /// The most bytes the session's cookies may take in the `Cookie` header the browser
+    /// sends back: every `name=value` pair and the `; ` between them (default
+    /// [`DEFAULT_REQUEST_COOKIE_BUDGET`](crate::DEFAULT_REQUEST_COOKIE_BUDGET), 7168, under
+    /// the common 8 KB request-header limits of nginx, Apache and S3, with room for the
+    /// site's other cookies; API Gateway allows 10 KB for the whole request line and
+    /// headers). Matters with [`with_chunks`](Self::with_chunks).
+    ///
+    /// ```
+    /// # use tower_sessions_sealed::{KeyRing, SessionManagerLayer};
+    /// let layer = SessionManagerLayer::new(KeyRing::generate())
+    ///     .with_chunks(3)
+    ///     .with_request_cookie_budget(9000);
+    /// assert!(layer.check().is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_request_cookie_budget(self, bytes: usize) -> Self {
+        self.configure(|config| config.request_budget = bytes)
+    }
+
     /// Keeps sessions too large for the cookie in `store` (any tower-sessions
     /// `SessionStore`, the same one as [`with_revocation`](Self::with_revocation) or
     /// another), sealed at rest as [`SealedStore`](crate::SealedStore) seals records; the
@@ -456,6 +532,7 @@ fn compile(keys: &Arc<KeyRing>, config: &Config) -> Result<Arc<Shared>, ConfigEr
         cookie,
         revocation,
         overflow,
+        near_budget_warned: std::sync::atomic::AtomicBool::new(false),
     }))
 }
 

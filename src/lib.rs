@@ -148,6 +148,8 @@ pub mod axum_login;
 #[warn(clippy::indexing_slicing)] // reads records from a store
 mod backends;
 mod body;
+#[warn(clippy::indexing_slicing)] // parses untrusted input
+mod chunks;
 mod config;
 mod error;
 mod future;
@@ -169,7 +171,9 @@ mod store;
 pub use backends::revocation::{Revoker, Subject};
 pub use backends::sealed_store::SealedStore;
 pub use body::ResponseBody;
-pub use config::MAX_SET_COOKIE_LEN;
+pub use config::{
+    DEFAULT_COOKIE_BUDGET, DEFAULT_REQUEST_COOKIE_BUDGET, MAX_CHUNKS, MAX_SET_COOKIE_LEN,
+};
 pub use error::{ConfigError, Error, ErrorKind, KeyError, KeyRingError, RevocationError};
 pub use future::ResponseFuture;
 pub use key::{Key, KeyRing};

@@ -172,7 +172,7 @@ impl KeyRing {
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
         let mut value = String::new();
-        self.seal_payload_into(cookie_name, sealed.view(), &mut value, 0)?;
+        self.seal_payload_into(cookie_name, sealed.view(), &mut value, 0, MAX_VALUE_LEN)?;
         Ok(value)
     }
 
@@ -194,7 +194,13 @@ impl KeyRing {
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, Error> {
         let mut value = String::new();
-        self.seal_view(cookie_name, sealed.view(), &nonce, &mut value, 0)?;
+        self.seal_view(
+            cookie_name,
+            sealed.view(),
+            &nonce,
+            &mut value,
+            (0, MAX_VALUE_LEN),
+        )?;
         Ok(value)
     }
 
@@ -223,7 +229,7 @@ impl KeyRing {
             stored: false,
         });
         let mut value = String::new();
-        self.seal_view(cookie_name, view, &nonce, &mut value, 0)?;
+        self.seal_view(cookie_name, view, &nonce, &mut value, (0, MAX_VALUE_LEN))?;
         Ok(value)
     }
 
@@ -266,7 +272,7 @@ impl KeyRing {
         value: &str,
         now: OffsetDateTime,
     ) -> Option<SealedRecord> {
-        match self.open_detailed(cookie_name, value.as_bytes(), now) {
+        match self.open_detailed(cookie_name, value.as_bytes(), now, MAX_VALUE_LEN) {
             Ok(opened) => Some(opened.sealed),
             Err(reason) => {
                 tracing::debug!(reason = reason.as_str(), "session cookie rejected");
@@ -275,18 +281,20 @@ impl KeyRing {
         }
     }
 
-    /// Seals with a fresh random nonce and appends the cookie value to `out`, reserving
-    /// `then` more bytes for what the caller appends next.
+    /// Seals with a fresh random nonce and appends the cookie value (at most `max_len`
+    /// characters: [`MAX_VALUE_LEN`] for one cookie, more for a chunked one) to `out`,
+    /// reserving `then` more bytes for what the caller appends next.
     pub(crate) fn seal_payload_into(
         &self,
         cookie_name: &str,
         payload: PayloadView<'_>,
         out: &mut String,
         then: usize,
+        max_len: usize,
     ) -> Result<(), Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        self.seal_view(cookie_name, payload, &nonce, out, then)
+        self.seal_view(cookie_name, payload, &nonce, out, (then, max_len))
     }
 
     fn seal_view(
@@ -295,7 +303,7 @@ impl KeyRing {
         payload: PayloadView<'_>,
         nonce: &[u8; NONCE_LEN],
         out: &mut String,
-        then: usize,
+        (then, max_len): (usize, usize),
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
         let mut envelope = Vec::with_capacity(1024);
@@ -305,10 +313,10 @@ impl KeyRing {
         payload::encode_into(payload, &mut envelope)?;
 
         let size = encoded_len(envelope.len() + TAG_LEN);
-        if size > MAX_VALUE_LEN {
+        if size > max_len {
             return Err(Error::new(ErrorKind::CookieTooLarge {
                 size,
-                limit: MAX_VALUE_LEN,
+                limit: max_len,
             }));
         }
         let (header, body) = envelope
@@ -327,21 +335,23 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Opens `value` (the raw cookie value bytes) and says why not when it does not.
+    /// Opens `value` (the raw cookie value bytes, or a chunked cookie's reassembled value, at
+    /// most `max_len` characters) and says why not when it does not.
     pub(crate) fn open_detailed(
         &self,
         cookie_name: &str,
         value: &[u8],
         now: OffsetDateTime,
+        max_len: usize,
     ) -> Result<Opened, Rejected> {
         // Length cap before any decoding work.
-        if value.len() > MAX_VALUE_LEN {
+        if value.len() > max_len {
             return Err(Rejected::TooLong);
         }
         if value.len() < encoded_len(OVERHEAD) {
             return Err(Rejected::TooShort);
         }
-        // Exactly the decoded length (at most 3 KiB, see MAX_VALUE_LEN).
+        // Exactly the decoded length (at most 3 KiB per cookie, see MAX_VALUE_LEN).
         let mut buf = vec![0u8; base64::decoded_len_estimate(value.len())];
         let len = URL_SAFE_NO_PAD
             .decode_slice(value, &mut buf[..])

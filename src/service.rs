@@ -13,10 +13,10 @@ use crate::backends::overflow::Overflow;
 use crate::backends::revocation::{CookieSession, Revocation};
 use crate::backends::tombstone;
 use crate::body::ResponseBody;
-use crate::config::{Config, CookieTemplate};
+use crate::config::{Config, CookieTemplate, MAX_CHUNKS};
 use crate::future::{Finished, Pending, ResponseFuture, unavailable};
 use crate::key::KeyRing;
-use crate::seal::Opened;
+use crate::seal::{MAX_VALUE_LEN, Opened};
 use crate::store::RequestStore;
 
 /// At most this many bytes of `Cookie` headers are inspected per request.
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) cookie: CookieTemplate,
     pub(crate) revocation: Option<Arc<Revocation>>,
     pub(crate) overflow: Option<Arc<Overflow>>,
+    /// Whether the layer has logged that sessions come close to the cookie budget.
+    pub(crate) near_budget_warned: std::sync::atomic::AtomicBool,
 }
 
 /// Middleware that gives every request a `tower_sessions_core::Session` backed by a sealed
@@ -320,10 +322,14 @@ pub(crate) fn read_session_cookie(
     now: OffsetDateTime,
 ) -> (Incoming, Option<Opened>) {
     let name = &*shared.config.name;
+    let chunks = shared.config.chunks;
     let mut candidates = 0;
     let mut chosen: Option<Opened> = None;
     let mut ambiguous = false;
     let mut budget = MAX_COOKIE_HEADER_BYTES;
+    // With chunking, candidates are opened once every chunk cookie has been seen.
+    let mut bases: [Option<&[u8]>; MAX_CANDIDATES] = [None; MAX_CANDIDATES];
+    let mut parts: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
 
     'headers: for header in headers.get_all(COOKIE).iter().take(MAX_COOKIE_HEADERS) {
         let mut bytes = header.as_bytes();
@@ -342,6 +348,13 @@ pub(crate) fn read_session_cookie(
         }
         for (cookie_name, value) in cookie_pairs(bytes) {
             if cookie_name != name.as_bytes() {
+                // A chunk: the first cookie of each chunk name counts.
+                if chunks > 1
+                    && let Some(index) = chunk_index(cookie_name, name, chunks)
+                    && let Some(slot @ None) = parts.get_mut(index)
+                {
+                    *slot = Some(value);
+                }
                 continue;
             }
             candidates += 1;
@@ -349,27 +362,25 @@ pub(crate) fn read_session_cookie(
                 tracing::debug!("too many session cookies in one request; the rest is ignored");
                 break 'headers;
             }
-            let opened = match shared.keys.open_detailed(name, value, now) {
-                Ok(opened) => opened,
-                Err(reason) => {
-                    tracing::debug!(reason = reason.as_str(), "session cookie rejected");
-                    continue;
+            if chunks > 1 {
+                if let Some(slot) = bases.get_mut(candidates - 1) {
+                    *slot = Some(value);
                 }
-            };
-            if let Some(end) = shared.config.lifetime_end(opened.sealed.created_at)
-                && end <= now
-            {
-                tracing::debug!(
-                    reason = "maximum lifetime reached",
+            } else {
+                consider(shared, value, now, &mut chosen, &mut ambiguous);
+            }
+        }
+    }
+    for base in bases.into_iter().flatten() {
+        match crate::chunks::parse_base(base) {
+            None => consider(shared, base, now, &mut chosen, &mut ambiguous),
+            Some((count, first)) => match reassemble(first, count, &parts, chunks) {
+                Some(value) => consider(shared, &value, now, &mut chosen, &mut ambiguous),
+                None => tracing::debug!(
+                    reason = "chunked session cookie with a bad count or missing chunks",
                     "session cookie rejected"
-                );
-                continue;
-            }
-            match &chosen {
-                None => chosen = Some(opened),
-                Some(first) if first.sealed.record.id == opened.sealed.record.id => {}
-                Some(_) => ambiguous = true,
-            }
+                ),
+            },
         }
     }
 
@@ -390,6 +401,80 @@ pub(crate) fn read_session_cookie(
         None if candidates > 0 => (Incoming::Invalid, None),
         None => (Incoming::Absent, None),
     }
+}
+
+/// Opens one candidate value and keeps it unless another authentic one names another
+/// session (then neither is used).
+fn consider(
+    shared: &Shared,
+    value: &[u8],
+    now: OffsetDateTime,
+    chosen: &mut Option<Opened>,
+    ambiguous: &mut bool,
+) {
+    let config = &shared.config;
+    let opened =
+        match shared
+            .keys
+            .open_detailed(&config.name, value, now, MAX_VALUE_LEN * config.chunks)
+        {
+            Ok(opened) => opened,
+            Err(reason) => {
+                tracing::debug!(reason = reason.as_str(), "session cookie rejected");
+                return;
+            }
+        };
+    if let Some(end) = config.lifetime_end(opened.sealed.created_at)
+        && end <= now
+    {
+        tracing::debug!(
+            reason = "maximum lifetime reached",
+            "session cookie rejected"
+        );
+        return;
+    }
+    match chosen {
+        None => *chosen = Some(opened),
+        Some(first) if first.sealed.record.id == opened.sealed.record.id => {}
+        Some(_) => *ambiguous = true,
+    }
+}
+
+/// `i` if `cookie_name` is `name.i`, 1 ≤ i < `chunks`.
+fn chunk_index(cookie_name: &[u8], name: &str, chunks: usize) -> Option<usize> {
+    let rest = cookie_name
+        .strip_prefix(name.as_bytes())?
+        .strip_prefix(b".")?;
+    let index = match rest {
+        [digit @ b'1'..=b'9'] => usize::from(digit - b'0'),
+        _ => return None,
+    };
+    (index < chunks).then_some(index)
+}
+
+/// The whole value of a chunked cookie: its first part and chunks 1..count, or `None` if
+/// the count is out of range or a chunk is missing.
+fn reassemble(
+    first: &[u8],
+    count: usize,
+    parts: &[Option<&[u8]>],
+    chunks: usize,
+) -> Option<Vec<u8>> {
+    if !(2..=chunks).contains(&count) {
+        return None;
+    }
+    let rest = parts.get(1..count)?;
+    let len = first.len()
+        + rest
+            .iter()
+            .map(|part| part.map_or(0, <[u8]>::len))
+            .sum::<usize>();
+    let mut value = Vec::with_capacity(len);
+    value.extend_from_slice(first);
+    for part in rest {
+        value.extend_from_slice((*part)?);
+    }
+    Some(value)
 }
 
 /// The `name=value` pairs of one `Cookie` header field (RFC 6265 §4.2.1, parsed leniently

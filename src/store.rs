@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -21,16 +22,23 @@ use tower_sessions_core::Expiry;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
 
-use crate::config::{Config, MAX_SET_COOKIE_LEN};
+use crate::config::{Config, MAX_SET_COOKIE_LEN, NEAR_BUDGET};
 use crate::error::{Error, ErrorKind};
 use crate::payload::{PayloadView, StoreFields};
-use crate::seal::{Opened, Plaintext};
+use crate::seal::{MAX_VALUE_LEN, Opened, Plaintext};
 use crate::service::Shared;
 
 /// A sealed `Set-Cookie` ready for the response.
 pub(crate) struct Saved {
+    /// The session cookie (the base cookie when chunked).
     pub(crate) header: HeaderValue,
+    /// Chunk cookies 1, 2, ... (empty when the session fits in one cookie).
+    pub(crate) chunks: Vec<HeaderValue>,
     pub(crate) id: Id,
+}
+
+fn to_header(header: String) -> Result<HeaderValue, Error> {
+    HeaderValue::try_from(header).map_err(|_| Error::new(ErrorKind::Cipher))
 }
 
 struct State {
@@ -254,6 +262,9 @@ impl RequestStore {
         };
         let saved = match (fits, &self.shared.overflow) {
             (Ok(saved), overflow) => {
+                // A chunked cookie cannot be read back from its first header: keep the
+                // record for a later `load` in this request.
+                let keep = (!saved.chunks.is_empty()).then(|| record.clone());
                 if let (true, Some(overflow)) = (incoming_stored, overflow) {
                     // It fits again: back into the cookie, and its record goes.
                     if let Err(err) = overflow.delete(record.id).await {
@@ -265,11 +276,16 @@ impl RequestStore {
                     }
                     self.state().incoming_stored = false;
                 }
-                self.state().saved_record = None;
+                self.state().saved_record = keep;
                 saved
             }
             (Err(err), Some(overflow))
-                if matches!(err.kind(), ErrorKind::CookieTooLarge { .. }) =>
+                if matches!(
+                    err.kind(),
+                    ErrorKind::CookieTooLarge { .. }
+                        | ErrorKind::TooManyChunks { .. }
+                        | ErrorKind::RequestCookiesTooLarge { .. }
+                ) =>
             {
                 let written = overflow
                     .save(record.id, plan.expiry_date, &record.data, incoming_stored)
@@ -350,25 +366,133 @@ impl RequestStore {
             revocation,
         };
         let cookie = &self.shared.cookie;
+        let max_age = Config::max_age(state.expiry, expiry_date, self.now);
         let mut header = cookie.start();
-        self.shared.keys.seal_payload_into(
+        let sealed = self.shared.keys.seal_payload_into(
             &config.name,
             payload,
             &mut header,
             cookie.suffix_len(),
-        )?;
-        cookie.finish(
-            &mut header,
-            Config::max_age(state.expiry, expiry_date, self.now),
+            MAX_VALUE_LEN * config.chunks,
         );
-        if header.len() > MAX_SET_COOKIE_LEN {
-            return Err(Error::new(ErrorKind::CookieTooLarge {
-                size: header.len(),
-                limit: MAX_SET_COOKIE_LEN,
+        if let Err(err) = sealed {
+            // Too large even before the attributes: report the whole `Set-Cookie` against
+            // the budget (or what chunks can carry).
+            return Err(match err.kind() {
+                ErrorKind::CookieTooLarge { size, .. } => {
+                    let size = cookie.prefix_len() + size + cookie.suffix_len_for(max_age);
+                    Error::new(if config.chunks > 1 {
+                        ErrorKind::TooManyChunks {
+                            size,
+                            cap: config.chunks,
+                        }
+                    } else {
+                        ErrorKind::CookieTooLarge {
+                            size,
+                            limit: config.budget,
+                        }
+                    })
+                }
+                _ => err,
+            });
+        }
+        let value_end = header.len();
+        cookie.finish(&mut header, max_age);
+        let size = header.len();
+        if size <= config.budget && size <= MAX_SET_COOKIE_LEN {
+            self.warn_if_near_budget(size);
+            let header = to_header(header)?;
+            return Ok(Saved {
+                header,
+                chunks: Vec::new(),
+                id,
+            });
+        }
+        if config.chunks > 1 {
+            let value = header
+                .get(cookie.prefix_len()..value_end)
+                .ok_or(Error::new(ErrorKind::Cipher))?;
+            return self.seal_chunks(value, max_age, id, size);
+        }
+        Err(Error::new(ErrorKind::CookieTooLarge {
+            size,
+            limit: config.budget,
+        }))
+    }
+
+    /// Cuts a sealed value too large for one cookie over as few chunk cookies as fit
+    /// (`chunks.rs`), each within the budget, all within the request budget.
+    fn seal_chunks(
+        &self,
+        value: &str,
+        max_age: Option<time::Duration>,
+        id: Id,
+        single: usize,
+    ) -> Result<Saved, Error> {
+        let config: &Config = &self.shared.config;
+        let cookie = &self.shared.cookie;
+        let suffix = cookie.suffix_len_for(max_age);
+        let budget = config.budget.min(MAX_SET_COOKIE_LEN);
+        let prefix_len = |index: usize| match index {
+            0 => Some(cookie.prefix_len()),
+            _ => cookie.chunk_prefix(index).map(str::len),
+        };
+        let room: Vec<usize> = (0..config.chunks)
+            .map(|index| {
+                prefix_len(index).map_or(0, |prefix| budget.saturating_sub(prefix + suffix))
+            })
+            .collect();
+        let too_many = Error::new(ErrorKind::TooManyChunks {
+            size: single,
+            cap: config.chunks,
+        });
+        let parts = crate::chunks::split(value, &room).ok_or_else(|| too_many.clone())?;
+        let count = parts.len();
+        let mut request = 2 * (count - 1);
+        let mut headers = Vec::with_capacity(count);
+        for (index, part) in parts.into_iter().enumerate() {
+            let mut header = String::with_capacity(budget);
+            if index == 0 {
+                header.push_str(&cookie.start());
+                header.push(char::from(b'0' + u8::try_from(count).unwrap_or(0)));
+                header.push('.');
+            } else {
+                header.push_str(cookie.chunk_prefix(index).ok_or_else(|| too_many.clone())?);
+            }
+            header.push_str(part);
+            request += header.len();
+            cookie.finish(&mut header, max_age);
+            headers.push(to_header(header)?);
+        }
+        if request > config.request_budget {
+            return Err(Error::new(ErrorKind::RequestCookiesTooLarge {
+                size: request,
+                limit: config.request_budget,
             }));
         }
-        let header = HeaderValue::try_from(header).map_err(|_| Error::new(ErrorKind::Cipher))?;
-        Ok(Saved { header, id })
+        let mut headers = headers.into_iter();
+        let header = headers.next().ok_or(too_many)?;
+        Ok(Saved {
+            header,
+            chunks: headers.collect(),
+            id,
+        })
+    }
+
+    /// Logs once per layer when a session cookie comes within 10 % of the budget.
+    fn warn_if_near_budget(&self, size: usize) {
+        let budget = self.shared.config.budget;
+        if size as f64 >= NEAR_BUDGET * budget as f64
+            && !self.shared.near_budget_warned.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                size,
+                budget,
+                "a session cookie is {size} bytes, within 10% of the {budget}-byte budget: \
+                 larger sessions will fail to save (configure with_chunks or with_overflow, \
+                 or keep less in the session); logged once"
+            );
+        }
     }
 
     fn load_record(&self, id: &Id) -> Option<Record> {
@@ -395,7 +519,7 @@ impl RequestStore {
         let value = self.shared.cookie.value_of(saved.header.as_bytes())?;
         self.shared
             .keys
-            .open_detailed(&self.shared.config.name, value, self.now)
+            .open_detailed(&self.shared.config.name, value, self.now, MAX_VALUE_LEN)
             .ok()
             .map(|opened| opened.sealed.record)
     }

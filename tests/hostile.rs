@@ -287,7 +287,7 @@ async fn no_secret_reaches_the_logs_or_debug_output() {
         log.contains("session cookie rejected"),
         "capture works:\n{log}"
     );
-    assert!(log.contains("4096"), "the oversize error is logged:\n{log}");
+    assert!(log.contains("3072"), "the oversize error is logged:\n{log}");
 
     let mut secrets = vec![
         secret_payload.to_owned(),

@@ -1,5 +1,6 @@
-//! Known limits, enforced: no `Set-Cookie` over 4096 bytes is ever emitted, an explicit
-//! `save()` reports the size, and racing requests both succeed (last `Set-Cookie` wins).
+//! Known limits, enforced: no `Set-Cookie` over the budget (3072 bytes by default, never
+//! over 4096) is ever emitted, an explicit `save()` reports the size and the limit, and
+//! racing requests both succeed (last `Set-Cookie` wins).
 
 mod common;
 
@@ -7,11 +8,17 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tower_sessions_sealed::{KeyRing, MAX_SET_COOKIE_LEN, Session, SessionManagerLayer};
+use tower_sessions_sealed::{
+    DEFAULT_COOKIE_BUDGET, KeyRing, MAX_SET_COOKIE_LEN, Session, SessionManagerLayer,
+};
 
 use common::*;
 
 fn app() -> Router {
+    app_with(SessionManagerLayer::new(KeyRing::generate()))
+}
+
+fn app_with(layer: SessionManagerLayer) -> Router {
     routes()
         .route(
             "/big/{n}",
@@ -34,7 +41,7 @@ fn app() -> Router {
                 }
             }),
         )
-        .layer(SessionManagerLayer::new(KeyRing::generate()))
+        .layer(layer)
 }
 
 #[tokio::test]
@@ -55,8 +62,27 @@ async fn oversize_sessions_answer_500_and_keep_the_previous_cookie() {
 }
 
 #[tokio::test]
-async fn the_largest_session_that_fits_is_at_most_4096_bytes_of_set_cookie() {
-    let app = app();
+async fn the_largest_session_that_fits_uses_the_budget_and_no_more() {
+    assert_eq!(DEFAULT_COOKIE_BUDGET, 3072);
+    let small = largest_fit(app(), DEFAULT_COOKIE_BUDGET).await;
+    assert!(
+        small > 2100,
+        "about 2 KB of data fits the default budget, got {small}"
+    );
+    let full = largest_fit(
+        app_with(SessionManagerLayer::new(KeyRing::generate()).with_cookie_budget(4096)),
+        MAX_SET_COOKIE_LEN,
+    )
+    .await;
+    assert!(
+        full > 2900,
+        "about 3 KB of data fits in 4096 bytes, got {full}"
+    );
+}
+
+/// The largest `big` value that `app` carries in one cookie, checking that its
+/// `Set-Cookie` is within `limit` bytes and close to it, and that one byte more fails.
+async fn largest_fit(app: Router, limit: usize) -> usize {
     let fits = |n: usize| {
         let app = app.clone();
         async move { get_with(&app, &format!("/big/{n}"), None).await }
@@ -72,16 +98,16 @@ async fn the_largest_session_that_fits_is_at_most_4096_bytes_of_set_cookie() {
     }
     let ok = fits(lo).await;
     let header = ok.headers()["set-cookie"].as_bytes().len();
-    assert!(header <= MAX_SET_COOKIE_LEN, "{header}");
+    assert!(header <= limit, "{header}");
     assert!(
-        header > MAX_SET_COOKIE_LEN - 8,
+        header > limit - 8,
         "{header}: the limit is used, not undershot"
     );
     assert_eq!(
         fits(lo + 1).await.status(),
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    assert!(lo > 2900, "about 3 KB of data fits, got {lo}");
+    lo
 }
 
 #[tokio::test]
@@ -92,12 +118,12 @@ async fn explicit_save_reports_the_size_and_the_limit() {
     let cookie = set_cookie(&response).expect("the reduced session is saved");
     let body = body_string(response).await;
     assert!(body.starts_with("not saved: "), "{body}");
-    assert!(body.contains("4096"), "{body}");
+    assert!(body.contains("3072-byte limit"), "{body}");
     let size: usize = body
         .split_whitespace()
         .find_map(|word| word.parse().ok())
         .expect("the message names the size");
-    assert!(size > 4096, "{body}");
+    assert!(size > 3072, "{body}");
     let response = get_with(&app, "/get_value", Some(&pair(&cookie))).await;
     assert_eq!(body_string(response).await, "None");
 
