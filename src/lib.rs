@@ -134,7 +134,10 @@
 //!   [`with_revalidate_every`](SessionManagerLayer::with_revalidate_every) interval).
 //! - A client can send back an older cookie that is still valid (rollback).
 //! - Concurrent requests that change the session race: the last `Set-Cookie` wins.
-//! - About 3 KB of session data fits in a 4096-byte `Set-Cookie`; a session that does not
+//! - About 2 KB of session data fits in the default 3072-byte cookie budget
+//!   ([`with_cookie_budget`](SessionManagerLayer::with_cookie_budget), at most the browsers'
+//!   4096 bytes; [`with_chunks`](SessionManagerLayer::with_chunks) and
+//!   [`with_overflow`](SessionManagerLayer::with_overflow) carry more); a session that does not
 //!   fit makes `Session::save` return an error naming the size, otherwise the layer answers
 //!   `500` without `Set-Cookie`.
 #![forbid(unsafe_code)]

@@ -152,3 +152,30 @@ async fn racing_requests_both_succeed_and_the_last_cookie_wins() {
         assert_eq!(body_string(response).await, "3");
     }
 }
+
+/// Operators hear about sessions close to the budget once, with the size, before users hit
+/// the limit.
+#[tokio::test]
+async fn sessions_near_the_budget_are_logged_once() {
+    let app = app();
+    let captured = Captured::default();
+    {
+        let _guard = captured.install();
+        for _ in 0..3 {
+            let response = get_with(&app, "/big/2100", None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        get_with(&app, "/big/100", None).await;
+    }
+    let log = captured.text();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("within 10% of the 3072-byte budget"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    let size: usize = warnings[0]
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("size=").and_then(|n| n.parse().ok()))
+        .expect("the size is logged");
+    assert!((2765..=3072).contains(&size), "{size}");
+}

@@ -2,6 +2,8 @@
 //! small functions to send requests and read cookies.
 #![allow(dead_code, unreachable_pub)]
 
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
@@ -134,4 +136,54 @@ pub async fn body_string(response: Response<Body>) -> String {
 
 pub fn status(response: &Response<Body>) -> StatusCode {
     response.status()
+}
+
+/// Log lines written while a closure runs, at every level, by every crate.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn install(&self) -> CaptureGuard {
+        // One capture at a time in a test binary: scoped dispatchers of parallel tests
+        // would otherwise change each other's callsite interest.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let serial = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Callsites first hit by a test thread without a subscriber cache "never"; ask
+        // them again now that this thread has one.
+        tracing::callsite::rebuild_interest_cache();
+        CaptureGuard {
+            _default: guard,
+            _serial: serial,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Keeps a [`Captured`] subscriber installed on this thread until dropped.
+pub struct CaptureGuard {
+    _default: tracing::subscriber::DefaultGuard,
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
