@@ -32,13 +32,11 @@ use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyRing;
 use crate::payload;
-use crate::seal::KID_LEN;
+use crate::seal::{Envelope, HEADER_LEN, PREFIX_LEN};
 
 /// The record-at-rest format version.
 pub(crate) const RECORD_VERSION: u8 = 0x01;
 
-const PREFIX_LEN: usize = 1 + KID_LEN;
-const HEADER_LEN: usize = PREFIX_LEN + NONCE_LEN;
 const AAD_LEN: usize = PREFIX_LEN + 16 + 8;
 
 /// Why a stored value did not open (traced, never returned).
@@ -123,23 +121,18 @@ impl KeyRing {
             .decode(value)
             .map_err(|_| Unopened::NotBase64)?;
         // Layout: version (1) | kid (4) | nonce (24) | ciphertext | tag (16).
-        let (header, body) = envelope
-            .split_at_mut_checked(HEADER_LEN)
-            .ok_or(Unopened::TooShort)?;
-        let (prefix, nonce) = header
-            .split_at_checked(PREFIX_LEN)
-            .ok_or(Unopened::TooShort)?;
-        let (version, kid) = prefix.split_first().ok_or(Unopened::TooShort)?;
-        if *version != RECORD_VERSION {
+        let Envelope {
+            prefix,
+            version,
+            kid,
+            nonce,
+            ciphertext,
+            tag,
+        } = Envelope::split(&mut envelope).ok_or(Unopened::TooShort)?;
+        if version != RECORD_VERSION {
             return Err(Unopened::Version);
         }
         let (key, by_primary) = self.find(kid).ok_or(Unopened::UnknownKey)?;
-        let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| Unopened::TooShort)?;
-        let tag_at = body.len().checked_sub(TAG_LEN).ok_or(Unopened::TooShort)?;
-        let (ciphertext, tag) = body
-            .split_at_mut_checked(tag_at)
-            .ok_or(Unopened::TooShort)?;
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Unopened::TooShort)?;
         let aad = aad(prefix, id, expiry);
         key.store
             .open_in_place(nonce, &aad, ciphertext, tag)

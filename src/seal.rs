@@ -29,9 +29,9 @@ const VERSION_LEN: usize = 1;
 /// Length of the key id.
 pub(crate) const KID_LEN: usize = 4;
 /// `version | kid`: the clear header that also starts the AAD.
-const PREFIX_LEN: usize = VERSION_LEN + KID_LEN;
+pub(crate) const PREFIX_LEN: usize = VERSION_LEN + KID_LEN;
 /// `version | kid | nonce`.
-const HEADER_LEN: usize = PREFIX_LEN + NONCE_LEN;
+pub(crate) const HEADER_LEN: usize = PREFIX_LEN + NONCE_LEN;
 /// Bytes a sealed envelope adds to the plaintext (45).
 pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 /// AADs up to this length are built on the stack.
@@ -368,24 +368,18 @@ impl KeyRing {
         //   \____ prefix ____________/
         //
         //   AAD = prefix ‖ cookie name (UTF-8)
-        let (header, body) = envelope
-            .split_at_mut_checked(HEADER_LEN)
-            .ok_or(Rejected::TooShort)?;
-        let (prefix, nonce) = header
-            .split_at_checked(PREFIX_LEN)
-            .ok_or(Rejected::TooShort)?;
-        let (version, kid) = prefix.split_first().ok_or(Rejected::TooShort)?;
-        let version = *version;
+        let Envelope {
+            prefix,
+            version,
+            kid,
+            nonce,
+            ciphertext,
+            tag,
+        } = Envelope::split(envelope).ok_or(Rejected::TooShort)?;
         if version != VERSION_1 && version != VERSION_2 {
             return Err(Rejected::Version);
         }
         let (key, by_primary) = self.find(kid).ok_or(Rejected::UnknownKey)?;
-        let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| Rejected::TooShort)?;
-        let tag_at = body.len().checked_sub(TAG_LEN).ok_or(Rejected::TooShort)?;
-        let (ciphertext, tag) = body
-            .split_at_mut_checked(tag_at)
-            .ok_or(Rejected::TooShort)?;
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Rejected::TooShort)?;
 
         with_aad(prefix, cookie_name, |aad| {
             key.aead.open_in_place(nonce, aad, ciphertext, tag)
@@ -402,6 +396,39 @@ impl KeyRing {
             by_primary,
             revocation: decoded.revocation,
             plaintext: Plaintext { envelope: buf },
+        })
+    }
+}
+
+/// The parts of a decoded envelope (cookie or record at rest; same layout):
+/// `version | kid | nonce | ciphertext ‖ tag`.
+pub(crate) struct Envelope<'a> {
+    /// `version | kid`, which starts the AAD.
+    pub(crate) prefix: &'a [u8],
+    pub(crate) version: u8,
+    pub(crate) kid: &'a [u8],
+    pub(crate) nonce: &'a [u8; NONCE_LEN],
+    pub(crate) ciphertext: &'a mut [u8],
+    pub(crate) tag: &'a [u8; TAG_LEN],
+}
+
+impl<'a> Envelope<'a> {
+    /// Splits `envelope`; `None` if it is too short for the header and the tag.
+    pub(crate) fn split(envelope: &'a mut [u8]) -> Option<Self> {
+        let (header, body) = envelope.split_at_mut_checked(HEADER_LEN)?;
+        let (prefix, nonce) = header.split_at_checked(PREFIX_LEN)?;
+        let (version, kid) = prefix.split_first()?;
+        let nonce: &[u8; NONCE_LEN] = nonce.try_into().ok()?;
+        let tag_at = body.len().checked_sub(TAG_LEN)?;
+        let (ciphertext, tag) = body.split_at_mut_checked(tag_at)?;
+        let tag: &[u8; TAG_LEN] = (&*tag).try_into().ok()?;
+        Some(Self {
+            prefix,
+            version: *version,
+            kid,
+            nonce,
+            ciphertext,
+            tag,
         })
     }
 }

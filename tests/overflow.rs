@@ -4,8 +4,8 @@
 //! requests, expiry and the maximum lifetime, and the store going down. Real `Router`, real
 //! cookies, a wrapper around the real store that records what the layer asks of it.
 
-#[path = "support/servers.rs"]
-mod servers;
+#[path = "support/backends.rs"]
+mod backends;
 
 mod common;
 
@@ -18,19 +18,13 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
+use backends::{Outage, postgres, redis, sqlite};
 use common::{body_string, get_with, is_removal, pair, set_cookies};
 use time::Duration;
 use tower_sessions::MemoryStore;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike as _, Config, Pool, ReconnectPolicy,
-};
 use tower_sessions_sealed::{Expiry, KeyRing, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::sqlx::SqlitePool;
-use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 // ---------------------------------------------------------------------------------------
 // The application
@@ -413,37 +407,6 @@ async fn expiry_and_lifetime<S: SessionStore + Clone>(store: S) {
 // ---------------------------------------------------------------------------------------
 // The store going down
 
-trait Outage {
-    fn stop(&mut self);
-    fn restart(&mut self);
-    /// Whether records survive a restart (the test Redis runs without persistence).
-    fn persistent(&self) -> bool;
-}
-
-impl Outage for servers::Postgres {
-    fn stop(&mut self) {
-        servers::Postgres::stop(self);
-    }
-    fn restart(&mut self) {
-        servers::Postgres::restart(self);
-    }
-    fn persistent(&self) -> bool {
-        true
-    }
-}
-
-impl Outage for servers::Redis {
-    fn stop(&mut self) {
-        servers::Redis::stop(self);
-    }
-    fn restart(&mut self) {
-        servers::Redis::restart(self);
-    }
-    fn persistent(&self) -> bool {
-        false
-    }
-}
-
 /// Fail closed: an overflowed session cannot be read or written while the store is down
 /// (`503`, no `Set-Cookie`, the client keeps its cookie); sessions that fit are not
 /// affected; everything works again once the server is back.
@@ -508,40 +471,6 @@ async fn store_outage<S: SessionStore + Clone>(store: S, server: &mut impl Outag
 // ---------------------------------------------------------------------------------------
 // The backends
 
-async fn sqlite() -> (SqliteStore, SqlitePool) {
-    let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
-    let store = SqliteStore::new(pool.clone());
-    store.migrate().await.unwrap();
-    (store, pool)
-}
-
-async fn postgres() -> (PostgresStore, servers::Postgres) {
-    let server = servers::Postgres::start();
-    let pool = PgPoolOptions::new()
-        .acquire_timeout(StdDuration::from_secs(2))
-        .connect(&server.url())
-        .await
-        .unwrap();
-    let store = PostgresStore::new(pool);
-    store.migrate().await.unwrap();
-    (store, server)
-}
-
-async fn redis() -> (RedisStore<Pool>, servers::Redis) {
-    let server = servers::Redis::start();
-    let pool = Builder::from_config(Config::from_url(&server.url()).unwrap())
-        .with_performance_config(|perf| perf.default_command_timeout = StdDuration::from_secs(2))
-        .with_connection_config(|conn| {
-            conn.connection_timeout = StdDuration::from_secs(1);
-            conn.internal_command_timeout = StdDuration::from_secs(1);
-        })
-        .set_policy(ReconnectPolicy::new_constant(0, 200))
-        .build_pool(2)
-        .unwrap();
-    pool.init().await.unwrap();
-    (RedisStore::new(pool), server)
-}
-
 macro_rules! suite {
     ($backend:ident, $setup:expr) => {
         mod $backend {
@@ -582,18 +511,24 @@ macro_rules! suite {
 
 suite!(memory, (MemoryStore::default(), ()));
 suite!(sqlite, sqlite().await);
-suite!(postgres, postgres().await);
-suite!(redis, redis().await);
+suite!(postgres, {
+    let (store, _pool, server) = postgres().await;
+    (store, server)
+});
+suite!(redis, {
+    let (store, _pool, server) = redis().await;
+    (store, server)
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_going_down_fails_closed() {
-    let (store, mut server) = postgres().await;
+    let (store, _pool, mut server) = postgres().await;
     store_outage(store, &mut server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_down_fails_closed() {
-    let (store, mut server) = redis().await;
+    let (store, _pool, mut server) = redis().await;
     store_outage(store, &mut server).await;
 }
 

@@ -5,8 +5,8 @@
 //! cookies; nothing is mocked. A backend whose server binary is missing fails its tests
 //! with the install command.
 
-#[path = "support/servers.rs"]
-mod servers;
+#[path = "support/backends.rs"]
+mod backends;
 
 mod common;
 
@@ -19,19 +19,15 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
+use backends::{Outage, postgres, redis, sqlite};
 use common::{body_string, get_with, is_removal, pair, set_cookies};
 use time::Duration;
 use tower_sessions::MemoryStore;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike as _, Config, Pool, ReconnectPolicy, ServerInterface as _,
-};
+use tower_sessions_redis_store::fred::prelude::ServerInterface as _;
 use tower_sessions_sealed::{Expiry, KeyRing, Session, SessionManagerLayer, Subject};
-use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
-use tower_sessions_sqlx_store::sqlx::{self, PgPool, SqlitePool};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+use tower_sessions_sqlx_store::sqlx;
 
 // ---------------------------------------------------------------------------------------
 // The application and a client that keeps its cookie like a browser
@@ -484,37 +480,6 @@ where
 // ---------------------------------------------------------------------------------------
 // The store going down (real servers, stopped and started again)
 
-trait Outage {
-    fn stop(&mut self);
-    fn restart(&mut self);
-    /// Whether records survive a restart (the test Redis runs without persistence).
-    fn persistent(&self) -> bool;
-}
-
-impl Outage for servers::Postgres {
-    fn stop(&mut self) {
-        servers::Postgres::stop(self);
-    }
-    fn restart(&mut self) {
-        servers::Postgres::restart(self);
-    }
-    fn persistent(&self) -> bool {
-        true
-    }
-}
-
-impl Outage for servers::Redis {
-    fn stop(&mut self) {
-        servers::Redis::stop(self);
-    }
-    fn restart(&mut self) {
-        servers::Redis::restart(self);
-    }
-    fn persistent(&self) -> bool {
-        false
-    }
-}
-
 /// Sends `path` until the answer is not `503` (the client library reconnecting).
 async fn until_available(app: &Router, client: &mut Client, path: &str) -> Answer {
     let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
@@ -603,45 +568,6 @@ async fn store_outage_fail_open<S: SessionStore + Clone>(store: S, server: &mut 
 
 // ---------------------------------------------------------------------------------------
 // The backends
-
-async fn sqlite_pool() -> SqlitePool {
-    SqlitePool::connect("sqlite::memory:").await.unwrap()
-}
-
-async fn sqlite() -> (SqliteStore, SqlitePool) {
-    let pool = sqlite_pool().await;
-    let store = SqliteStore::new(pool.clone());
-    store.migrate().await.unwrap();
-    (store, pool)
-}
-
-async fn postgres() -> (PostgresStore, PgPool, servers::Postgres) {
-    let server = servers::Postgres::start();
-    let pool = PgPoolOptions::new()
-        .acquire_timeout(StdDuration::from_secs(2))
-        .connect(&server.url())
-        .await
-        .unwrap();
-    let store = PostgresStore::new(pool.clone());
-    store.migrate().await.unwrap();
-    (store, pool, server)
-}
-
-async fn redis() -> (RedisStore<Pool>, Pool, servers::Redis) {
-    let server = servers::Redis::start();
-    let config = Config::from_url(&server.url()).unwrap();
-    let pool = Builder::from_config(config)
-        .with_performance_config(|perf| perf.default_command_timeout = StdDuration::from_secs(2))
-        .with_connection_config(|conn| {
-            conn.connection_timeout = StdDuration::from_secs(1);
-            conn.internal_command_timeout = StdDuration::from_secs(1);
-        })
-        .set_policy(ReconnectPolicy::new_constant(0, 200))
-        .build_pool(2)
-        .unwrap();
-    pool.init().await.unwrap();
-    (RedisStore::new(pool.clone()), pool, server)
-}
 
 /// One test per case, for one backend. `$setup` is an async block giving the store and
 /// whatever keeps its server alive.

@@ -3,8 +3,8 @@
 //! no plaintext in what the backend holds, and records that were moved, extended, truncated
 //! or bit-flipped in the backend do not open; rotation; the plaintext migration mode.
 
-#[path = "support/servers.rs"]
-mod servers;
+#[path = "support/backends.rs"]
+mod backends;
 
 mod common;
 
@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use backends::{postgres, redis, sqlite};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{body_string, get_with, set_cookies};
@@ -21,13 +22,9 @@ use time::{Duration, OffsetDateTime};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::SessionStore;
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike as _, Config, KeysInterface as _, Pool,
-};
+use tower_sessions_redis_store::fred::prelude::{KeysInterface as _, Pool};
 use tower_sessions_sealed::{Key, KeyRing, SealedStore};
 use tower_sessions_sqlx_store::sqlx::{self, PgPool, SqlitePool};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// A string that must never appear in what the backend stores.
 const MARKER: &str = "MARKER-7f3a-plaintext-must-not-leak";
@@ -309,30 +306,6 @@ async fn create_collision<S: SessionStore + Clone>(inner: S) {
 
 // ---------------------------------------------------------------------------------------
 // The backends
-
-async fn sqlite() -> (SqliteStore, SqlitePool) {
-    let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
-    let store = SqliteStore::new(pool.clone());
-    store.migrate().await.unwrap();
-    (store, pool)
-}
-
-async fn postgres() -> (PostgresStore, PgPool, servers::Postgres) {
-    let server = servers::Postgres::start();
-    let pool = PgPool::connect(&server.url()).await.unwrap();
-    let store = PostgresStore::new(pool.clone());
-    store.migrate().await.unwrap();
-    (store, pool, server)
-}
-
-async fn redis() -> (RedisStore<Pool>, Pool, servers::Redis) {
-    let server = servers::Redis::start();
-    let pool = Builder::from_config(Config::from_url(&server.url()).unwrap())
-        .build_pool(2)
-        .unwrap();
-    pool.init().await.unwrap();
-    (RedisStore::new(pool.clone()), pool, server)
-}
 
 macro_rules! suite {
     ($backend:ident, $setup:expr) => {
