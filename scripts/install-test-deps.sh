@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers that the integration tests start privately (tests/support/servers.rs):
 # redis-server (+ redis-cli), the PostgreSQL server binaries, headless Chromium and
-# chromedriver, all from Debian packages. Idempotent: what is already there is left alone.
+# chromedriver, all from Debian packages; and PyNaCl from PyPI for tests/python_interop.rs.
+# Idempotent: what is already there is left alone.
 # Prints one line per dependency ("found" or "installed").
 #
 # The packages' own system services are never left running: a policy-rc.d that refuses
@@ -21,6 +22,22 @@ else
     SUDO=()
 fi
 as_root() { "${SUDO[@]}" "$@"; }
+
+# PyNaCl (libsodium) from PyPI, for the Python implementation of the wire format that
+# tests/python_interop.rs runs (tests/python/tss_sealed.py). Checked first, because the
+# system packages below may all be present already.
+PYNACL_VERSION=1.6.2
+if ! command -v python3 >/dev/null 2>&1; then
+    log "python3: missing; install Python 3 with pip (tests/python_interop.rs needs it)" >&2
+    exit 1
+elif python3 -c 'import nacl.bindings' >/dev/null 2>&1; then
+    log "pynacl: found"
+elif python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "pynacl==$PYNACL_VERSION"; then
+    log "pynacl: installed"
+else
+    log "pynacl: pip install pynacl==$PYNACL_VERSION failed" >&2
+    exit 1
+fi
 
 # The server binaries of the newest PostgreSQL under /usr/lib/postgresql, if any.
 pg_bindir() {
