@@ -17,6 +17,9 @@ tmp="${tmp%/}"
 # A directory of this run's own, so that cleaning up never touches another run's servers
 # (a second test run, or the benchmarks, on the same machine).
 run_dir="$(mktemp -d "$tmp/tss-run-XXXXXX")"
+# mktemp makes it 0700; the PostgreSQL server runs as the postgres user and must reach its
+# data directory inside.
+chmod 755 "$run_dir"
 export TMPDIR="$run_dir"
 marker="$run_dir/tss-test-"
 

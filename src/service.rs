@@ -367,15 +367,32 @@ pub(crate) fn read_session_cookie(
                     *slot = Some(value);
                 }
             } else {
-                consider(shared, value, now, &mut chosen, &mut ambiguous);
+                consider(
+                    shared,
+                    value,
+                    MAX_VALUE_LEN,
+                    now,
+                    &mut chosen,
+                    &mut ambiguous,
+                );
             }
         }
     }
     for base in bases.into_iter().flatten() {
         match crate::chunks::parse_base(base) {
-            None => consider(shared, base, now, &mut chosen, &mut ambiguous),
+            None => consider(
+                shared,
+                base,
+                MAX_VALUE_LEN,
+                now,
+                &mut chosen,
+                &mut ambiguous,
+            ),
             Some((count, first)) => match reassemble(first, count, &parts, chunks) {
-                Some(value) => consider(shared, &value, now, &mut chosen, &mut ambiguous),
+                Some(value) => {
+                    let max_len = MAX_VALUE_LEN * count;
+                    consider(shared, &value, max_len, now, &mut chosen, &mut ambiguous);
+                }
                 None => tracing::debug!(
                     reason = "chunked session cookie with a bad count or missing chunks",
                     "session cookie rejected"
@@ -405,25 +422,23 @@ pub(crate) fn read_session_cookie(
 
 /// Opens one candidate value and keeps it unless another authentic one names another
 /// session (then neither is used).
+/// `max_len`: one cookie's cap, or the count of a chunked one times it.
 fn consider(
     shared: &Shared,
     value: &[u8],
+    max_len: usize,
     now: OffsetDateTime,
     chosen: &mut Option<Opened>,
     ambiguous: &mut bool,
 ) {
     let config = &shared.config;
-    let opened =
-        match shared
-            .keys
-            .open_detailed(&config.name, value, now, MAX_VALUE_LEN * config.chunks)
-        {
-            Ok(opened) => opened,
-            Err(reason) => {
-                tracing::debug!(reason = reason.as_str(), "session cookie rejected");
-                return;
-            }
-        };
+    let opened = match shared.keys.open_detailed(&config.name, value, now, max_len) {
+        Ok(opened) => opened,
+        Err(reason) => {
+            tracing::debug!(reason = reason.as_str(), "session cookie rejected");
+            return;
+        }
+    };
     if let Some(end) = config.lifetime_end(opened.sealed.created_at)
         && end <= now
     {
