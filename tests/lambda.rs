@@ -475,7 +475,7 @@ async fn login_counter_logout_across_cold_starts_on_every_trigger() {
         assert!(after.set_cookies.is_empty(), "{after:?}");
 
         // Stateless (no `with_revocation`): a copy of the cookie taken before the logout
-        // still opens until it expires. docs/deploying.md says how to end that.
+        // still opens until it expires. The README's "Deploying to AWS Lambda" says how to end that.
         let mut replay = Browser::new(shape);
         replay.jar = before_logout;
         let replayed = replay.get("/").await;
@@ -552,7 +552,7 @@ async fn what_other_cookies_of_the_site_do_to_the_session_on_payload_2() {
         assert_eq!(received.body, "ada: visit 1\n", "{shape:?}");
         // A control character in any cookie makes lambda_http 1.3 drop the whole `cookies`
         // array (the joined header is invalid): the request arrives without a session. A
-        // limit of lambda_http (docs/deploying.md), not of the layer.
+        // limit of lambda_http (the README's "Deploying to AWS Lambda"), not of the layer.
         let cookies = vec!["bad=\u{1}".to_owned(), session];
         let event = shape.event("GET", "/", &cookies, None);
         let received = receive(shape, &invoke_with(KEYS, event).await);
@@ -686,7 +686,7 @@ fn cold_starts_in_separate_processes() {
 }
 
 // ---------------------------------------------------------------------------------------
-// docs/deploying.md: the scheduled function that prunes expired tombstones of a SQL
+// The README's "Deploying to AWS Lambda": the scheduled function that prunes expired tombstones of a SQL
 // revocation store (EventBridge Scheduler invokes it; Lambda freezes background tasks).
 // Compiled here so that the snippet stays true; it needs a database, so it is never run.
 

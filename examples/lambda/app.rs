@@ -181,7 +181,7 @@ async fn counter(session: Session) -> Result<axum::response::Response, AppError>
 async fn logout(session: Session) -> Result<axum::response::Response, AppError> {
     // Empties the session: the response removes the cookie. Stateless, a copy of the cookie
     // taken before this stays valid until it expires (`with_revocation` ends that; see
-    // docs/deploying.md for stores on Lambda).
+    // the README's "Deploying to AWS Lambda" for stores on Lambda).
     session.flush().await?;
     Ok("logged out\n".into_response())
 }

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Deploy the binary as `bootstrap` on the `provided.al2023` runtime with `SESSION_KEYS` in
-//! the function's environment (from a secret); `docs/deploying.md` has the commands, the
+//! the function's environment (from a secret); the README's "Deploying to AWS Lambda" has the commands, the
 //! triggers that work and their cookie limits. Every instance, cold or warm, shares the
 //! sessions through that one variable: nothing is kept in the function, and nothing runs
 //! between invocations (no background task; Lambda freezes the process then).
