@@ -48,6 +48,11 @@
 //! - `--timing <case-id> <seconds>`: requests for about that long, natively; prints (JSON)
 //!   the wall time per request and the CPU time (user + system, from `/proc`) of this
 //!   process and of the store's server processes, to tell computing from waiting.
+//! - `--interleaved <rounds> <slice-ms>`: every case in one process, round-robin: each
+//!   round runs every case for one slice (about `slice-ms`), in a new random order, and records
+//!   its time per iteration; prints (JSON) the median, p10 and p90 over the rounds per case.
+//!   Background load then hits every case alike, so ratios between cases hold up on a noisy
+//!   machine better than criterion's one-case-after-another.
 //! - `--sizes`: the `Set-Cookie` lengths of the typical payload with and without revocation.
 //! - `--list`: the cases (JSON lines).
 //!
@@ -907,6 +912,16 @@ fn main() {
         timing(&id, secs);
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--interleaved") {
+        let rounds: usize = arg(at + 1, "--interleaved <rounds> <slice-ms>")
+            .parse()
+            .unwrap();
+        let slice: u64 = arg(at + 2, "--interleaved <rounds> <slice-ms>")
+            .parse()
+            .unwrap();
+        interleaved(rounds, StdDuration::from_millis(slice));
+        return;
+    }
     if args.iter().any(|a| a == "--sizes") {
         sizes();
         return;
@@ -1071,6 +1086,64 @@ fn timing(id: &str, secs: f64) {
             "clock_ticks": hz,
         })
     );
+}
+
+/// `--interleaved`: all cases round-robin in slices (see the module docs). A
+/// `revalidate_60s` case is primed again (outside the slices) before its cookie's last
+/// check gets 40 s old.
+fn interleaved(rounds: usize, slice: StdDuration) {
+    let rt = runtime();
+    let backends = Backends::default();
+    let cases = cases();
+    let mut prepared: Vec<Prepared> = cases.iter().map(|c| prepare(&rt, &backends, c)).collect();
+    let mut per_iter: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
+    // A new order every round (xorshift, fixed seed): a case never always follows the same
+    // one, so what a case leaves behind (a server still busy, pings in flight) falls on all.
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    // Round 0 warms up and is not recorded.
+    for round in 0..=rounds {
+        for k in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(k, (seed % (k as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            if matches!(cases[i].kind, Kind::Revocation(_, Check::Revalidate))
+                && prepared[i].primed.elapsed() > StdDuration::from_secs(40)
+            {
+                prepared[i] = prepare(&rt, &backends, &cases[i]);
+            }
+            let p = &prepared[i];
+            let (n, elapsed) = rt.block_on(async {
+                let start = Instant::now();
+                let mut n = 0u64;
+                while start.elapsed() < slice {
+                    for _ in 0..8 {
+                        p.once().await;
+                    }
+                    n += 8;
+                }
+                (n, start.elapsed())
+            });
+            p.assert_within_interval();
+            if round > 0 {
+                per_iter[i].push(elapsed.as_nanos() as f64 / n as f64);
+            }
+        }
+    }
+    for (case, mut xs) in cases.iter().zip(per_iter) {
+        xs.sort_by(f64::total_cmp);
+        let q = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{}",
+            json!({
+                "id": case.id, "rounds": xs.len(), "slice_ms": slice.as_millis() as u64,
+                "median_ns": q(0.5), "p10_ns": q(0.1), "p90_ns": q(0.9),
+            })
+        );
+    }
 }
 
 /// `--sizes`: the `Set-Cookie` of a steady read + write with the typical payload, without

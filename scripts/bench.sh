@@ -10,6 +10,10 @@
 #   SKIP_VALGRIND=1 scripts/bench.sh  # reuse the callgrind/dhat results from the last run
 #   SKIP_SIZES=1 scripts/bench.sh     # reuse the cookie sizes from the last run
 #   REPORT_ONLY=1 scripts/bench.sh    # only regenerate the report from the last results
+#   REUSE_BUILD=1 SKIP_VALGRIND=1 scripts/bench.sh
+#                                     # re-measure time (criterion, sizes, timing) with the
+#                                     # executables of the last build, e.g. when other jobs
+#                                     # loaded the machine during the first run
 #
 # Steps:
 #   1. build the benches (`cargo bench --no-run`), find the three bench executables;
@@ -19,8 +23,10 @@
 #      bench's under target/criterion/revocation/, since some of its ids are also
 #      middleware ids);
 #   3. cookie sizes (`middleware --sizes`, `revocation --sizes`) and the floor cross-check
-#      (`primitives --check`); `revocation --timing`: wall and CPU time per request of this
-#      process and of the store servers, natively, for every revocation case;
+#      (`primitives --check`); `revocation --interleaved`: every revocation case round-robin
+#      in short slices, so that background load hits them alike; `revocation --timing`: wall
+#      and CPU time per request of this process and of the store servers, natively, for
+#      every revocation case;
 #   4. callgrind: instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1), whole program,
 #      for every middleware case, every primitive and every revocation case
 #      (`--driver <id> <N>`);
@@ -52,6 +58,8 @@ PROFILE_CASES=${PROFILE_CASES:-sealed/steady_rw sealed/steady_ro sealed/rw_3KB}
 RN1=${RN1:-300}         # revocation requests, small run
 RN2=${RN2:-1500}        # revocation requests, large run
 TIMING_SECS=${TIMING_SECS:-2}  # revocation --timing: seconds per case
+INTERLEAVED_ROUNDS=${INTERLEAVED_ROUNDS:-100}  # revocation --interleaved: rounds ...
+INTERLEAVED_SLICE_MS=${INTERLEAVED_SLICE_MS:-20} # ... of one slice per case
 # Revocation cases profiled with callgrind_annotate (self cost by crate).
 PROFILE_REV_CASES=${PROFILE_REV_CASES:-sealed_rev_postgres/steady_rw ts_postgres/steady_rw sealed_rev_redis/steady_rw ts_redis/steady_rw}
 
@@ -74,11 +82,13 @@ mkdir -p "$OUT"
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 # --- 1. build --------------------------------------------------------------------------
-log "building benches"
-cargo bench --no-run --message-format=json 2>"$OUT/build.log" >"$OUT/build.json" || {
-  cat "$OUT/build.log" >&2
-  exit 1
-}
+if [ -z "${REUSE_BUILD:-}" ]; then
+  log "building benches"
+  cargo bench --no-run --message-format=json 2>"$OUT/build.log" >"$OUT/build.json" || {
+    cat "$OUT/build.log" >&2
+    exit 1
+  }
+fi
 exe() {
   python3 - "$1" "$OUT/build.json" <<'EOF'
 import json, sys
@@ -93,14 +103,22 @@ for line in open(path):
         print(msg["executable"])
 EOF
 }
-MW=$(exe middleware | tail -1)
-PR=$(exe primitives | tail -1)
-RV=$(exe revocation | tail -1)
+if [ -n "${REUSE_BUILD:-}" ]; then
+  # The executables the last build recorded (not rebuilt: the sources may have moved on).
+  MW=$(sed -n 's/^middleware=//p' "$OUT/meta-build.env")
+  PR=$(sed -n 's/^primitives=//p' "$OUT/meta-build.env")
+  RV=$(sed -n 's/^revocation=//p' "$OUT/meta-rev-build.env")
+  log "reusing the executables of the last build"
+else
+  MW=$(exe middleware | tail -1)
+  PR=$(exe primitives | tail -1)
+  RV=$(exe revocation | tail -1)
+fi
 [ -x "$MW" ] && [ -x "$PR" ] && [ -x "$RV" ] || { echo "bench executables not found" >&2; exit 1; }
 echo "middleware: $MW" >&2
 echo "primitives: $PR" >&2
 echo "revocation: $RV" >&2
-if [ -z "${REPORT_ONLY:-}" ] && [ -n "$RUN_CLASSIC" ]; then
+if [ -z "${REPORT_ONLY:-}" ] && [ -z "${REUSE_BUILD:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   # What was built: the commit, and whether src/ or the manifest had uncommitted changes.
   {
     echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -110,7 +128,7 @@ if [ -z "${REPORT_ONLY:-}" ] && [ -n "$RUN_CLASSIC" ]; then
     echo "primitives=$PR"
   } >"$OUT/meta-build.env"
 fi
-if [ -z "${REPORT_ONLY:-}" ] && [ -n "$RUN_REV" ]; then
+if [ -z "${REPORT_ONLY:-}" ] && [ -z "${REUSE_BUILD:-}" ] && [ -n "$RUN_REV" ]; then
   {
     echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "dirty=$(git status --porcelain -- src Cargo.toml Cargo.lock benches 2>/dev/null | wc -l)"
@@ -182,11 +200,15 @@ if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_REV" ]; then
   phase_start rev-timing
   log "revocation: cookie sizes, and wall/CPU time per request (${TIMING_SECS} s per case)"
   "$RV" --sizes >"$OUT/rev-sizes.jsonl"
+  log "revocation: every case interleaved, $INTERLEAVED_ROUNDS rounds of ${INTERLEAVED_SLICE_MS} ms slices"
+  "$RV" --interleaved "$INTERLEAVED_ROUNDS" "$INTERLEAVED_SLICE_MS" \
+    >"$OUT/rev-interleaved.jsonl" 2>"$OUT/rev-interleaved.log"
   : >"$OUT/rev-timing.jsonl"
   for id in $(ids "$OUT/rev-cases.jsonl"); do
     "$RV" --timing "$id" "$TIMING_SECS" >>"$OUT/rev-timing.jsonl" 2>"$OUT/rev-timing.log"
   done
-  phase_end rev-timing "timing_secs=$TIMING_SECS"
+  phase_end rev-timing "timing_secs=$TIMING_SECS" "interleaved_rounds=$INTERLEAVED_ROUNDS" \
+    "interleaved_slice_ms=$INTERLEAVED_SLICE_MS"
 fi
 
 # --- 4-6. valgrind ---------------------------------------------------------------------

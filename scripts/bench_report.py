@@ -325,7 +325,7 @@ def svg_chart(rows: list[dict], path: Path, rev_rows: list[dict] | None = None) 
     if rev_rows:
         y = chart_block(out, rev_rows, y + 10,
                         "Revocation: steady read + write, typical payload, per store "
-                        "(lower is better)", REV_FAMILY_LABEL, row_h, left, panel_w, gap, width,
+                        "(interleaved run; lower is better)", REV_FAMILY_LABEL, row_h, left, panel_w, gap, width,
                         ir_note="in this process only; servers not counted")
     height = y + 10
     head = [
@@ -466,7 +466,7 @@ COMPONENTS = [
      r"^tower_sessions_core::session::Session::get::"),
     ("handler: `Session::insert`", r"^tower_sessions_core::session::Session::insert(_value)?::"),
     ("`ResponseFuture::poll`: after the handler (decide, save, headers)",
-     r"tower_sessions_sealed::future::ResponseFuture<F,B> as core::future::future::Future>::poll$"),
+     r"tower_sessions_sealed::future::ResponseFuture<[^>]*> as core::future::future::Future>::poll$"),
     ("└ `Pending::finish_modified` (is_empty, `Session::save`)",
      r"tower_sessions_sealed::future::Pending::finish_modified"),
     ("　└ `RequestStore::save` (seal + build the `Set-Cookie`)",
@@ -545,6 +545,7 @@ def where_time_goes(out_dir: Path, case: str, n: int, sub: str = "profile") -> d
         "top": top[:30],
         "crates": sorted(crates.items(), key=lambda kv: -kv[1]),
         "self": sorted(selfcost.items(), key=lambda kv: -kv[1])[:20],
+        "self_all": list(selfcost.items()),
     }
 
 
@@ -655,15 +656,24 @@ def recorded_benchmarks(repo: Path, ref: str) -> dict:
     prof = text.split("### `sealed/steady_rw`:", 1)
     if len(prof) == 2:
         for line in prof[1].split("Self cost by crate", 1)[0].splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            # Only ASCII spaces: the labels' indentation is U+3000, which str.strip() drops.
+            cells = [c.strip(" ") for c in line.strip().strip("|").split("|")]
             if len(cells) >= 3 and cells[1].replace(" ", "").isdigit():
                 components[cells[0]] = float(cells[1].replace(" ", ""))
+    selfcost: dict[str, float] = {}
+    if len(prof) == 2:
+        part = prof[1].split("Top functions by self cost:", 1)
+        if len(part) == 2:
+            for line in part[1].split("<details>", 1)[0].splitlines():
+                cells = [c.strip(" ") for c in line.strip().strip("|").split("|")]
+                if len(cells) == 3 and cells[0].replace(" ", "").isdigit():
+                    selfcost[cells[2].strip("`")] = float(cells[0].replace(" ", ""))
     return {"ref": ref, "commit": m.group(1) if m else "?", "date": date.group(1) if date else "?",
-            "ir": irs, "components": components}
+            "ir": irs, "components": components, "self": selfcost}
 
 
 def rev_target(name: str, what: str, limit: float, values: dict[str, float | None],
-               whole: str = "") -> tuple:
+               whole: str = "", extra: str = "") -> tuple:
     """A revocation target: holds only if median, p10 and Ir all are within the limit."""
     shown = {k: v for k, v in values.items()}
     have = [v for v in shown.values() if v is not None]
@@ -678,12 +688,12 @@ def rev_target(name: str, what: str, limit: float, values: dict[str, float | Non
     else:
         over = [k for k, v in shown.items() if v is not None and v > limit]
         status = f"**missed** ({' and '.join(over)} over the limit)"
-    return (name, what, f"≤ {limit:g}×", shown, status, whole)
+    return (name, what, f"≤ {limit:g}×", shown, status, whole, extra)
 
 
 def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: dict,
-                       meta: dict, components_now: dict[str, float]
-                       ) -> tuple[list[dict], list[tuple]]:
+                       meta: dict, components_now: dict[str, float],
+                       self_now: dict[str, float]) -> tuple[list[dict], list[tuple]]:
     cases = load_jsonl(out_dir / "rev-cases.jsonl")
     if not cases:
         w("(no revocation results: run `scripts/bench.sh` without `SKIP_REVOCATION`)")
@@ -694,12 +704,15 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
     allocs = load_dhat(out_dir / "rev-dhat.tsv")
     timing = {t["id"]: t for t in load_jsonl(out_dir / "rev-timing.jsonl")}
     sizes = {t["id"]: t for t in load_jsonl(out_dir / "rev-sizes.jsonl")}
+    inter = {t["id"]: t for t in load_jsonl(out_dir / "rev-interleaved.jsonl")}
     rows = []
     for c in cases:
         res = criterion_result(rcrit, c["id"]) or {}
+        il = inter.get(c["id"], {})
         rows.append({
             **c,
             "median": res.get("median"), "p10": res.get("p10"), "p90": res.get("p90"),
+            "imed": il.get("median_ns"), "ip10": il.get("p10_ns"), "ip90": il.get("p90_ns"),
             "ir": ir.get(("revocation", c["id"])),
             "allocs": allocs.get(c["id"], (None, None))[0],
             "bytes": allocs.get(c["id"], (None, None))[1],
@@ -722,6 +735,20 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         if r.get("backend") and r["backend"] not in backends:
             backends.append(r["backend"])
 
+    # The interleaved run's median and p10 where there is one (the ratios between cases hold
+    # up better under background load), else criterion's.
+    have_il = bool(inter) and base.get("imed") is not None
+    MED, P10, P90 = ("imed", "ip10", "ip90") if have_il else ("median", "p10", "p90")
+    src = "interleaved" if have_il else "criterion"
+
+    def tvals(a: dict, b: dict) -> dict:
+        return {"median": oratio(a, b, MED), "p10": oratio(a, b, P10), "Ir": oratio(a, b, "ir")}
+
+    def crit_pair(a: dict, b: dict) -> str:
+        if not have_il:
+            return ""
+        return (f"{fmt_ratio(oratio(a, b, 'median'))} / {fmt_ratio(oratio(a, b, 'p10'))}")
+
     # ---- targets ----
     targets = []
     for b in ("postgres", "redis"):
@@ -731,9 +758,8 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         targets.append(rev_target(
             f"revocation on {STORE_LABEL[b]} vs tower-sessions + {STORE_LABEL[b]}",
             f"(sealed_rev_{b}/steady_rw − baseline) ÷ (ts_{b}/steady_rw − baseline)", 0.6,
-            {"median": oratio(ours, theirs, "median"), "p10": oratio(ours, theirs, "p10"),
-             "Ir": oratio(ours, theirs, "ir")},
-            f"whole request, median: {fmt_ratio(ratio(ours.get('median'), theirs.get('median')))}"))
+            tvals(ours, theirs), fmt_ratio(ratio(ours.get(MED), theirs.get(MED))),
+            crit_pair(ours, theirs)))
     for b in backends:
         rv = by.get(f"sealed_rev_{b}/revalidate_60s")
         if not rv:
@@ -741,9 +767,7 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         targets.append(rev_target(
             f"`revalidate_60s` on {STORE_LABEL[b]} vs no revocation",
             f"(sealed_rev_{b}/revalidate_60s − baseline) ÷ (sealed/steady_rw − baseline)", 1.1,
-            {"median": oratio(rv, ref, "median"), "p10": oratio(rv, ref, "p10"),
-             "Ir": oratio(rv, ref, "ir")},
-            f"whole request, median: {fmt_ratio(ratio(rv.get('median'), ref.get('median')))}"))
+            tvals(rv, ref), fmt_ratio(ratio(rv.get(MED), ref.get(MED))), crit_pair(rv, ref)))
 
     # ---- stateless path ----
     rec = recorded_benchmarks(repo, STATELESS_REF)
@@ -808,16 +832,26 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
               f"{m.get('loadavg_end', '?')} at the end.")
     w("")
 
+    il_meta = meta.get("rev-timing") or {}
     w("### Revocation targets")
     w("")
     w("Each ratio is on the overhead above `baseline/rw` (as the targets above), on median, "
-      "p10 and Ir; a target holds only if all three are within the limit.")
+      "p10 and Ir; a target holds only if all three are within the limit. "
+      + (f"Median and p10 come from the interleaved run (`revocation --interleaved`: every "
+         f"case in one process, round-robin, {il_meta.get('interleaved_rounds', '?')} rounds "
+         f"of one ~{il_meta.get('interleaved_slice_ms', '?')} ms slice per case in a new "
+         "random order each round; the median and 10th percentile over the rounds of each case's time per "
+         "request), so that the load other jobs put on this shared machine hits the compared "
+         "cases alike; criterion's median and p10, measured one case after the other, are "
+         "shown next to them." if have_il else "Median and p10 are criterion's."))
     w("")
-    w("| target | measured as | limit | median | p10 | Ir | status | whole request |")
-    w("|---|---|---:|---:|---:|---:|---|---|")
-    for name, what, limit, vals, status, whole in targets:
+    w("| target | measured as | limit | median | p10 | Ir | status | criterion median / p10 | "
+      "whole request (median) |")
+    w("|---|---|---:|---:|---:|---:|---|---|---:|")
+    for name, what, limit, vals, status, whole, extra in targets:
         w(f"| {name} | {what} | {limit} | {fmt_ratio(vals.get('median'))} | "
-          f"{fmt_ratio(vals.get('p10'))} | {fmt_ratio(vals.get('Ir'))} | {status} | {whole} |")
+          f"{fmt_ratio(vals.get('p10'))} | {fmt_ratio(vals.get('Ir'))} | {status} | {extra} | "
+          f"{whole} |")
     if rec:
         lbl = (f"callgrind Ir of the middleware bench's `sealed/steady_rw` now ÷ the "
                f"{num(then_ir) if then_ir else '?'} Ir recorded in BENCHMARKS.md at "
@@ -826,37 +860,41 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
             d, ok = stateless
             st = (f"**met** ({d * 100:+.2f} %)" if ok else f"**missed** ({d * 100:+.2f} %)")
             w(f"| no revocation store: the stateless path unchanged | {lbl} | within ± 2 % | "
-              f"– | – | {now_ir / then_ir:.4f}× | {st} | see below |")
+              f"– | – | {now_ir / then_ir:.4f}× | {st} | | see below |")
         else:
             w(f"| no revocation store: the stateless path unchanged | {lbl} | within ± 2 % | "
-              "– | – | – | not measured | |")
+              "– | – | – | not measured | | |")
     w("")
     if stateless:
         targets.append(("stateless path (no store) vs the recorded run", "", "± 2 %",
-                        {"Ir": now_ir / then_ir}, "met" if stateless[1] else "missed", ""))
+                        {"Ir": now_ir / then_ir}, "met" if stateless[1] else "missed", "", ""))
 
     w("### Revocation: time, instructions and allocations per request")
     w("")
-    w("*Overhead* = case − `baseline/rw` (median). *vs ref.* = that overhead ÷ the overhead "
-      "of `sealed/steady_rw` (this crate without revocation). *Store calls*: loads + writes "
-      "per request, counted at setup.")
+    w(f"*Median*, *p10*, *p90*: {src}"
+      + (" (criterion's median and p10 in the next columns)" if have_il else "")
+      + ". *Overhead* = case − `baseline/rw` (median). *vs ref.* = that overhead ÷ the "
+      "overhead of `sealed/steady_rw` (this crate without revocation). *Store calls*: loads + "
+      "writes per request, counted at setup.")
     w("")
-    w("| case | what | store calls | median µs | p10 µs | p90 µs | overhead µs | vs ref. | "
-      "Ir / request | Δ Ir vs baseline | allocations (Δ) |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| case | what | store calls | median µs | p10 µs | p90 µs | criterion median µs | "
+      "criterion p10 µs | overhead µs | vs ref. | Ir / request | Δ Ir vs baseline | "
+      "allocations (Δ) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if not r.get("request"):
             continue
         name = f"**{r['id']}**" if r["family"].startswith("sealed") else r["id"]
         calls = f"{r['loads']} + {r['writes']}" if r.get("backend") else "–"
-        vs = fmt_ratio(oratio(r, ref, "median")) if r["id"] not in ("baseline/rw",) else ""
-        w(f"| {name} | {rev_description(r)} | {calls} | {us(r['median'])} | {us(r['p10'])} | "
-          f"{us(r['p90'])} | {us(over(r, 'median'))} | {vs} | {num(r['ir'])} | "
-          f"{num(over(r, 'ir'))} | {num(r['allocs'], 1)} ({num(over(r, 'allocs'), 1)}) |")
+        vs = fmt_ratio(oratio(r, ref, MED)) if r["id"] not in ("baseline/rw",) else ""
+        w(f"| {name} | {rev_description(r)} | {calls} | {us(r[MED])} | {us(r[P10])} | "
+          f"{us(r[P90])} | {us(r['median'])} | {us(r['p10'])} | {us(over(r, MED))} | {vs} | "
+          f"{num(r['ir'])} | {num(over(r, 'ir'))} | {num(r['allocs'], 1)} "
+          f"({num(over(r, 'allocs'), 1)}) |")
     w("")
 
     # Ours vs theirs, per backend.
-    w("Per backend, overhead above the baseline (median / p10 / Ir):")
+    w(f"Per backend, overhead above the baseline (median / p10 / Ir; median and p10 {src}):")
     w("")
     w("| store | revocation ÷ tower-sessions | revalidate_60s ÷ no revocation | "
       "subject ÷ revocation | revocation − no revocation (µs, median) |")
@@ -870,14 +908,15 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         def three(a: dict, c: dict) -> str:
             if not a or not c:
                 return "–"
-            return " / ".join(fmt_ratio(oratio(a, c, k)) for k in ("median", "p10", "ir"))
+            return " / ".join(fmt_ratio(oratio(a, c, k)) for k in (MED, P10, "ir"))
         w(f"| {STORE_LABEL.get(b, b)} | {three(rv, ts)} | {three(r60, ref)} | {three(sj, rv)} | "
-          f"{us(ratio_diff(rv, ref, 'median'))} |")
+          f"{us(ratio_diff(rv, ref, MED))} |")
     w("")
 
     # Store calls alone.
     w("The store calls alone, outside any request (`store_<backend>/…`: the same store "
-      "handles, called in a loop), against what they add to a request:")
+      f"handles, called in a loop), against what they add to a request ({src} median and "
+      "p10):")
     w("")
     w("| store | `load` of a missing id: median µs (p10) | Ir | revocation − no revocation "
       "(µs, median) | `load` + `save`: median µs (p10) | Ir | tower-sessions request µs "
@@ -888,10 +927,10 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         if not lk and not ls:
             continue
         rv, ts = by.get(f"sealed_rev_{b}/steady_rw", {}), by.get(f"ts_{b}/steady_rw", {})
-        w(f"| {STORE_LABEL.get(b, b)} | {us(lk.get('median'))} ({us(lk.get('p10'))}) | "
-          f"{num(lk.get('ir'))} | {us(ratio_diff(rv, ref, 'median'))} | "
-          f"{us(ls.get('median'))} ({us(ls.get('p10'))}) | {num(ls.get('ir'))} | "
-          f"{us(ts.get('median'))} |")
+        w(f"| {STORE_LABEL.get(b, b)} | {us(lk.get(MED))} ({us(lk.get(P10))}) | "
+          f"{num(lk.get('ir'))} | {us(ratio_diff(rv, ref, MED))} | "
+          f"{us(ls.get(MED))} ({us(ls.get(P10))}) | {num(ls.get('ir'))} | "
+          f"{us(ts.get(MED))} |")
     w("")
 
     # Where the time goes: wall vs CPU.
@@ -970,6 +1009,16 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
                 w(f"| {label} | {num(now)} | {num(then)} | "
                   f"{'–' if now is None else f'{now - then:+,.0f}'.replace(',', ' ')} |")
             w("")
+        if rec.get("self") and self_now:
+            w("Self cost of the functions that were the recorded top 15 (same profile):")
+            w("")
+            w("| function | now | recorded | Δ |")
+            w("|---|---:|---:|---:|")
+            for name, then in rec["self"].items():
+                now = self_now.get(name)
+                w(f"| `{name}` | {num(now)} | {num(then)} | "
+                  f"{'–' if now is None else f'{now - then:+,.0f}'.replace(',', ' ')} |")
+            w("")
         ours_rev = ref.get("ir")
         mw = classic_by_id.get("sealed/steady_rw", {}).get("ir")
         if ours_rev is not None and mw is not None:
@@ -1015,6 +1064,9 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
               + ". Natively this CPU has SHA-NI and sha2 uses it, for a fraction of those "
               "instructions; the Ir of the revocation cases overstate that part.")
             w("")
+    if have_il:
+        # The chart's revocation block shows what the targets use.
+        rows = [{**r, "median": r["imed"], "p10": r["ip10"], "p90": r["ip90"]} for r in rows]
     return rows, targets
 
 
@@ -1143,9 +1195,13 @@ def main() -> int:
     wt0 = where_time_goes(out_dir, "sealed/steady_rw", int(vg0.get("profile_n", "0") or 0))
     components_now = {label: value / wt0["n"] for label, value in wt0.get("components", [])
                       if value is not None} if wt0 else {}
+    self_now: dict[str, float] = {}
+    for func, value in (wt0.get("self_all", []) if wt0 else []):
+        key = short_fn(func).replace("\\|", "|")
+        self_now[key] = self_now.get(key, 0) + value / wt0["n"]
     rev_md: list[str] = []
     rev_rows, rev_targets = revocation_section(rev_md.append, out_dir, crit, repo, by_id, meta,
-                                               components_now)
+                                               components_now, self_now)
 
     # ---- write ----
     md: list[str] = []
@@ -1219,7 +1275,7 @@ def main() -> int:
         w("Revocation targets (details under [Revocation](#revocation); each holds only if "
           "median, p10 and Ir agree):")
         w("")
-        for name, _, limit, vals, status, _ in rev_targets:
+        for name, _, limit, vals, status, *_ in rev_targets:
             shown = ", ".join(f"{k} {fmt_ratio(v) if k != 'Ir' or limit != '± 2 %' else f'{v:.4f}×'}"
                               for k, v in vals.items())
             w(f"* {name} ({limit}): {shown}: {status}")
