@@ -210,14 +210,22 @@ fn cases() -> Vec<Case> {
         Case::new("sealed/steady_rw", Kind::Sealed, 0),
         Case::new("sealed_overflow_redis/steady_rw", Kind::Overflow(Redis), 0),
         // ~10 KB in a store.
-        Case::new("sealed_overflow_redis/rw_10KB", Kind::Overflow(Redis), JSON_10KB),
+        Case::new(
+            "sealed_overflow_redis/rw_10KB",
+            Kind::Overflow(Redis),
+            JSON_10KB,
+        ),
         Case::new("ts_redis/rw_10KB", Kind::TowerSessions(Redis), JSON_10KB),
         Case::new(
             "sealed_overflow_postgres/rw_10KB",
             Kind::Overflow(Postgres),
             JSON_10KB,
         ),
-        Case::new("ts_postgres/rw_10KB", Kind::TowerSessions(Postgres), JSON_10KB),
+        Case::new(
+            "ts_postgres/rw_10KB",
+            Kind::TowerSessions(Postgres),
+            JSON_10KB,
+        ),
         // ~6 KB of cookies: two chunks, one oversized cookie, or the store.
         Case::new("sealed_chunks/rw_6KB", Kind::Chunks, JSON_6KB),
         Case::new("tsc_private/rw_6KB", Kind::CookieStore, JSON_6KB),
