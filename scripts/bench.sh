@@ -160,17 +160,43 @@ phase_end() { # phase name, extra lines...
   } >>"$OUT/meta-$phase.env"
 }
 
+ids() { python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(sys.argv[1])]' "$1"; }
+safe() { echo "$1" | tr '/' '~'; }
+"$MW" --list >"$OUT/cases.jsonl"
+"$PR" --list >"$OUT/prims.jsonl"
+"$RV" --list >"$OUT/rev-cases.jsonl"
+
+# A middleware case that fails its checks (a panic naming it) is recorded in failed.tsv
+# (id, phase, the panic message) and left out; the other cases still run.
+failed() { # id phase log exit-status
+  local why
+  why=$(grep -m1 -A1 'panicked at' "$3" | tail -1 | tr '\t' ' ')
+  printf '%s\t%s\t%s\n' "$1" "$2" "${why:-exit status $4}" >>"$OUT/failed.tsv"
+  echo "  $1: FAILED ($2): ${why:-exit status $4}" >&2
+}
+
 # --- 2. criterion ----------------------------------------------------------------------
 if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start criterion
   # The executables built in step 1, run as `cargo bench` would run them: every phase then
   # measures the same build, even if src/ changes while this script runs.
-  for bench in "$MW" "$PR"; do
-    log "criterion: $(basename "$bench")"
-    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$bench" --bench) 2>&1 |
-      tee "$OUT/criterion-$(basename "${bench%-*}").log" |
-      { grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' >&2 || true; }
+  sed -i '/\tcriterion\t/d' "$OUT/failed.tsv" 2>/dev/null || true
+  # The middleware bench one case per process (a criterion filter that matches only it), so
+  # that a case failing its checks does not take the others with it.
+  log "criterion: $(basename "$MW"), one case per process"
+  : >"$OUT/criterion-middleware.log"
+  for id in $(ids "$OUT/cases.jsonl"); do
+    one="$OUT/criterion-one.log"
+    rc=0
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$MW" --bench "^${id}\$") >"$one" 2>&1 || rc=$?
+    cat "$one" >>"$OUT/criterion-middleware.log"
+    grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' "$one" >&2 || true
+    [ "$rc" = 0 ] || failed "$id" criterion "$one" "$rc"
   done
+  log "criterion: $(basename "$PR")"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$PR" --bench) 2>&1 |
+    tee "$OUT/criterion-primitives.log" |
+    { grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' >&2 || true; }
   phase_end criterion "command=<bench executable> --bench (as cargo bench --bench middleware / primitives)"
 fi
 if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_REV" ]; then
@@ -181,14 +207,8 @@ if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_REV" ]; then
     { grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' >&2 || true; }
   phase_end rev-criterion "command=<bench executable> --bench (as cargo bench --bench revocation)"
 fi
-"$MW" --list >"$OUT/cases.jsonl"
-"$PR" --list >"$OUT/prims.jsonl"
-"$RV" --list >"$OUT/rev-cases.jsonl"
 
 # --- 3. sizes --------------------------------------------------------------------------
-ids() { python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(sys.argv[1])]' "$1"; }
-safe() { echo "$1" | tr '/' '~'; }
-
 if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start sizes
   log "cookie sizes and floor check"
@@ -220,12 +240,19 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   : >"$OUT/callgrind.tsv"
   : >"$OUT/dhat.tsv"
 
+  sed -i '/\tvalgrind\t/d' "$OUT/failed.tsv" 2>/dev/null || true
   log "callgrind + dhat: middleware cases (N=$N1 and N=$N2)"
   for id in $(ids "$OUT/cases.jsonl"); do
     s=$(safe "$id")
     for n in "$N1" "$N2"; do
+      rc=0
       valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind/$s.$n.out" \
-        "$MW" --driver "$id" "$n" 2>"$OUT/callgrind/$s.$n.log"
+        "$MW" --driver "$id" "$n" 2>"$OUT/callgrind/$s.$n.log" || rc=$?
+      if [ "$rc" != 0 ]; then
+        failed "$id" valgrind "$OUT/callgrind/$s.$n.log" "$rc"
+        rm -f "$OUT/callgrind/$s.$n.out"
+        continue 2
+      fi
       ir=$(sed -n 's/^summary: //p' "$OUT/callgrind/$s.$n.out")
       printf 'middleware\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/callgrind.tsv"
       rm -f "$OUT/callgrind/$s.$n.out"
@@ -254,7 +281,11 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
     log "profile: $case (request loop only, N=$N2)"
     prof="$OUT/profile/$(safe "$case")"
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*driver_loop*' \
-      --callgrind-out-file="$prof.out" "$MW" --driver "$case" "$N2" 2>"$prof.log"
+      --callgrind-out-file="$prof.out" "$MW" --driver "$case" "$N2" 2>"$prof.log" || {
+      failed "$case" valgrind "$prof.log" "$?"
+      rm -f "$prof.out"
+      continue
+    }
     callgrind_annotate --auto=no --inclusive=yes --threshold=99.9 "$prof.out" \
       >"$prof.inclusive.txt" 2>/dev/null
     callgrind_annotate --auto=no --inclusive=no --threshold=99.9 "$prof.out" \

@@ -1135,6 +1135,16 @@ def main() -> int:
 
     missing = [r["id"] for r in rows if r["median"] is None]
     missing += [p for p, res in prim_res.items() if res is None]
+    # Cases that failed their checks (scripts/bench.sh: failed.tsv, id / phase / message).
+    failures: dict[str, tuple[list[str], str]] = {}
+    failed_path = out_dir / "failed.tsv"
+    if failed_path.exists():
+        for line in failed_path.read_text().splitlines():
+            parts = line.split("\t", 2)
+            if len(parts) == 3:
+                phases, why = failures.setdefault(parts[0], ([], parts[2]))
+                if parts[1] not in phases:
+                    phases.append(parts[1])
 
     # Cookie sizes.
     cookie = {(s["store"], s["size"]): s for s in sizes if s.get("kind") == "cookie"}
@@ -1226,6 +1236,13 @@ def main() -> int:
     w("")
     w("![Per-request cost: median time and instructions per request](docs/bench-chart.svg)")
     w("")
+    if failures:
+        w("> **Incomplete run: cases that failed their checks** (panicked while priming or "
+          "checking, so they were not measured):")
+        for fid, (phases, why) in failures.items():
+            w(f"> * `{fid}` ({', '.join(phases)}): {why.strip()}")
+        w("")
+    missing = [m for m in missing if m not in failures]
     if missing:
         w(f"> **Incomplete run:** no criterion results for {', '.join(missing)}.")
         w("")
@@ -1379,10 +1396,13 @@ def main() -> int:
         w(f"| {label} | {f.get('data_json', '–')} | {f.get('set_cookie', '–')} | "
           f"{a.get('data_json', '–')} | {a.get('set_cookie', '–')} |")
     w("")
+    ours_max = ((maxfit.get("sealed") or {}).get("accepted") or {}).get("set_cookie")
     w("tower-sessions-cookie-store checks `max_cookie_bytes` (4096) against its JSON+base64 "
       "value *before* encrypting and base64-encoding it again, so it accepts data whose "
       "cookie then exceeds 4096 B and is dropped by browsers. This crate refuses (answers 500) "
-      "anything whose whole `Set-Cookie` would exceed 4096 B.")
+      "anything whose whole `Set-Cookie` would exceed its cookie budget"
+      + (f" (the largest it accepted here: a {ours_max}-byte `Set-Cookie`)" if ours_max else "")
+      + ".")
     w("")
 
     w("## The floor: postcard + XChaCha20-Poly1305 + base64url")
