@@ -61,7 +61,7 @@ TIMING_SECS=${TIMING_SECS:-2}  # revocation --timing: seconds per case
 INTERLEAVED_ROUNDS=${INTERLEAVED_ROUNDS:-100}  # revocation --interleaved: rounds ...
 INTERLEAVED_SLICE_MS=${INTERLEAVED_SLICE_MS:-20} # ... of one slice per case
 # Revocation cases profiled with callgrind_annotate (self cost by crate).
-PROFILE_REV_CASES=${PROFILE_REV_CASES:-sealed_rev_postgres/steady_rw ts_postgres/steady_rw sealed_rev_redis/steady_rw ts_redis/steady_rw}
+PROFILE_REV_CASES=${PROFILE_REV_CASES:-sealed/steady_rw sealed_rev_memory/steady_rw sealed_rev_postgres/steady_rw ts_postgres/steady_rw sealed_rev_redis/steady_rw ts_redis/steady_rw}
 
 # Which parts run: the middleware + primitives benches ("classic") and the revocation bench.
 RUN_CLASSIC=1
