@@ -74,14 +74,10 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode};
-use criterion::Criterion;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use tokio::runtime::Runtime;
@@ -90,7 +86,7 @@ use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{Builder, ClientLike as _, Config, Pool};
-use tower_sessions_sealed::{Key, KeyRing, SessionManagerLayer, Subject};
+use tower_sessions_sealed::{SessionManagerLayer, Subject};
 use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
 use tower_sessions_sqlx_store::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -99,6 +95,9 @@ use tower_sessions_sqlx_store::sqlx::{PgPool, SqlitePool};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use common::Jar;
+use common::counting::{self, Counting, Counts};
+use common::interleave::{self, Measure, flag_args};
+use common::steady::{self, counter, finish, keys, step, ts_app, with_cookie};
 
 /// The revalidation interval of the `revalidate_60s` cases.
 const REVALIDATE: Duration = Duration::seconds(60);
@@ -170,14 +169,6 @@ struct Case {
 impl Case {
     fn new(id: String, kind: Kind) -> Self {
         Self { id, kind }
-    }
-
-    fn family(&self) -> &str {
-        self.id.split_once('/').map_or(&*self.id, |(f, _)| f)
-    }
-
-    fn variant(&self) -> &str {
-        self.id.split_once('/').map_or(&*self.id, |(_, v)| v)
     }
 
     fn backend(&self) -> Option<Backend> {
@@ -482,67 +473,7 @@ fn clock_ticks() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// Counting what the layers ask of the store (checks only, never timed)
-
-#[derive(Debug, Clone)]
-struct Counting<S> {
-    inner: S,
-    loads: Arc<AtomicUsize>,
-    writes: Arc<AtomicUsize>,
-}
-
-impl<S> Counting<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner,
-            loads: Arc::default(),
-            writes: Arc::default(),
-        }
-    }
-
-    fn counts(&self) -> (usize, usize) {
-        (
-            self.loads.load(Ordering::SeqCst),
-            self.writes.load(Ordering::SeqCst),
-        )
-    }
-}
-
-#[async_trait]
-impl<S: SessionStore + Clone> SessionStore for Counting<S> {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record).await
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(record).await
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id).await
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Apps
-
-fn keys() -> KeyRing {
-    KeyRing::new(vec![Key::try_from(&[0xA1; 32][..]).unwrap()]).unwrap()
-}
-
-fn finish(layer: SessionManagerLayer) -> Router {
-    common::session_routes_with_logout()
-        .layer(layer)
-        .with_state(())
-}
 
 /// This crate with revocation on `store`, checking as `check` says.
 fn revocation_layer<S: SessionStore>(store: S, check: Check) -> SessionManagerLayer {
@@ -552,13 +483,6 @@ fn revocation_layer<S: SessionStore>(store: S, check: Check) -> SessionManagerLa
         Check::Revalidate => layer.with_revalidate_every(REVALIDATE),
         Check::Subject => layer.with_revocation_subject(Subject::key("user_id")),
     }
-}
-
-/// tower-sessions 0.14 keeping the session in `store`.
-fn ts_app<S: SessionStore + Clone>(store: S) -> Router {
-    common::session_routes_with_logout()
-        .layer(tower_sessions::SessionManagerLayer::new(store))
-        .with_state(())
 }
 
 /// The measured app of a request case.
@@ -575,7 +499,7 @@ fn build(case: &Case, store: Option<&AnyStore>) -> Router {
 }
 
 /// The same app over a counting wrapper of the same store, and its counters.
-fn build_counting(case: &Case, store: &AnyStore) -> (Router, Box<dyn Fn() -> (usize, usize)>) {
+fn build_counting(case: &Case, store: &AnyStore) -> (Router, Counts) {
     with_store!(store.clone(), s => {
         let counting = Counting::new(s);
         let counts = counting.clone();
@@ -584,7 +508,7 @@ fn build_counting(case: &Case, store: &AnyStore) -> (Router, Box<dyn Fn() -> (us
             Kind::TowerSessions(_) => ts_app(counting),
             _ => unreachable!(),
         };
-        (app, Box::new(move || counts.counts()) as Box<dyn Fn() -> (usize, usize)>)
+        (app, Box::new(move || counts.counts()) as Counts)
     })
 }
 
@@ -614,8 +538,7 @@ struct Prepared {
     primed: Instant,
 }
 
-impl Prepared {
-    /// One measured iteration: exactly what every timing covers.
+impl Measure for Prepared {
     async fn once(&self) {
         match &self.measured {
             Measured::Request { app, cookie } => {
@@ -632,7 +555,7 @@ impl Prepared {
     }
 
     /// Panics if a `revalidate_60s` measurement ran so long that a check may have fallen due.
-    fn assert_within_interval(&self) {
+    fn after(&self) {
         if matches!(self.case.kind, Kind::Revocation(_, Check::Revalidate)) {
             assert!(
                 self.primed.elapsed() < REVALIDATE_MARGIN,
@@ -645,57 +568,16 @@ impl Prepared {
     }
 }
 
-/// A request with `jar`'s cookies; the jar takes the response's `Set-Cookie`s.
-async fn step(app: &Router, path: &str, jar: &mut Jar) -> (StatusCode, String, bool) {
-    let (response, body) = common::full_request(app, path, jar.header().as_ref()).await;
-    let set = !common::set_cookies(&response).is_empty();
-    jar.update(&response);
-    (
-        response.status(),
-        String::from_utf8(body.to_vec()).unwrap(),
-        set,
-    )
-}
-
-/// A request with a fixed cookie.
-async fn with_cookie(app: &Router, path: &str, cookie: &HeaderValue) -> (StatusCode, String, bool) {
-    let (response, body) = common::full_request(app, path, Some(cookie)).await;
-    let set = !common::set_cookies(&response).is_empty();
-    (
-        response.status(),
-        String::from_utf8(body.to_vec()).unwrap(),
-        set,
-    )
-}
-
-fn counter(id: &str, body: &str) -> u64 {
-    body.parse()
-        .unwrap_or_else(|_| panic!("{id}: body {body:?} is not a counter"))
-}
-
 /// Login with the typical payload, then `GET /`: the steady cookie (counter 2).
 async fn prime(id: &str, app: &Router) -> (Jar, HeaderValue) {
-    let mut jar = Jar::default();
-    for path in ["/login/0", "/"] {
-        let (status, body, _) = step(app, path, &mut jar).await;
-        assert_eq!(status, StatusCode::OK, "{id}: priming {path}: {body:?}");
-    }
-    let cookie = jar
-        .header()
-        .unwrap_or_else(|| panic!("{id}: priming produced no cookie"));
-    (jar, cookie)
+    steady::prime(id, app, 0).await
 }
 
 /// Primes a request case and checks it (see the module docs).
 async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> Prepared {
     let id = &*case.id;
     if case.kind == Kind::Baseline {
-        let (response, body) = common::full_request(&app, "/", None).await;
-        assert_eq!(
-            (response.status(), &body[..]),
-            (StatusCode::OK, &b"1"[..]),
-            "{id}"
-        );
+        steady::check_baseline(id, &app).await;
         return Prepared {
             case: case.clone(),
             measured: Measured::Request { app, cookie: None },
@@ -708,7 +590,7 @@ async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> 
     // The measured request, and the counter going up.
     let (status, body, set) = step(&app, "/", &mut jar).await;
     assert_eq!(status, StatusCode::OK, "{id}: status, body {body:?}");
-    assert!(set, "{id}: no Set-Cookie on a read + write");
+    assert!(!set.is_empty(), "{id}: no Set-Cookie on a read + write");
     let n = counter(id, &body);
     assert!(n >= 2, "{id}: counter {n} < 2: the session was not read");
     let (_, next, _) = step(&app, "/", &mut jar).await;
@@ -744,7 +626,7 @@ async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> 
         "{id}: status after the checks, body {body:?}"
     );
     assert!(
-        set && counter(id, &body) >= 2,
+        !set.is_empty() && counter(id, &body) >= 2,
         "{id}: measured cookie after the checks"
     );
     Prepared {
@@ -760,22 +642,8 @@ async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> 
 /// The same configuration over a counting wrapper of the same store makes exactly the
 /// case's round trips per steady request.
 async fn check_round_trips(case: &Case, store: &AnyStore) {
-    let id = &*case.id;
     let (app, counts) = build_counting(case, store);
-    let (_, cookie) = prime(id, &app).await;
-    let before = counts();
-    const REQUESTS: usize = 4;
-    for _ in 0..REQUESTS {
-        let (status, body, _) = with_cookie(&app, "/", &cookie).await;
-        assert_eq!(status, StatusCode::OK, "{id}: counting app: {body:?}");
-    }
-    let after = counts();
-    let (loads, writes) = case.round_trips();
-    assert_eq!(
-        (after.0 - before.0, after.1 - before.1),
-        (loads * REQUESTS, writes * REQUESTS),
-        "{id}: store calls (loads, writes) over {REQUESTS} requests"
-    );
+    counting::check_store_calls(&case.id, &app, &counts, 0, case.round_trips()).await;
 }
 
 /// After a logout, the old cookie opens as a fresh session (`/ro` answers 0).
@@ -788,7 +656,7 @@ async fn check_revocation(case: &Case, check: Check, app: &Router, store: &AnySt
     let (_, body, _) = with_cookie(app, "/ro", &old).await;
     assert_eq!(body, "1", "{id}: fresh login does not read back");
     let (status, _, set) = step(app, "/logout", &mut jar).await;
-    assert!(status == StatusCode::OK && set, "{id}: logout");
+    assert!(status == StatusCode::OK && !set.is_empty(), "{id}: logout");
     assert!(
         jar.header().is_none(),
         "{id}: logout did not remove the cookie"
@@ -881,44 +749,20 @@ fn prepare(rt: &Runtime, backends: &Backends, case: &Case) -> Prepared {
     }
 }
 
-/// The runtime every measurement runs on: current-thread, as in the middleware bench, with
-/// the I/O and time drivers the store clients need.
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 // ---------------------------------------------------------------------------------------
 // Modes
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |at: usize, what: &str| -> String {
-        args.get(at)
-            .cloned()
-            .unwrap_or_else(|| panic!("usage: {what}"))
-    };
-    if let Some(at) = args.iter().position(|a| a == "--driver") {
-        let id = arg(at + 1, "--driver <case-id> <N>");
-        let n: u64 = arg(at + 2, "--driver <case-id> <N>").parse().unwrap();
+    if let Some((id, n)) = flag_args::<String, u64>(&args, "--driver", "<case-id> <N>") {
         driver(&id, n);
         return;
     }
-    if let Some(at) = args.iter().position(|a| a == "--timing") {
-        let id = arg(at + 1, "--timing <case-id> <seconds>");
-        let secs: f64 = arg(at + 2, "--timing <case-id> <seconds>").parse().unwrap();
+    if let Some((id, secs)) = flag_args::<String, f64>(&args, "--timing", "<case-id> <seconds>") {
         timing(&id, secs);
         return;
     }
-    if let Some(at) = args.iter().position(|a| a == "--interleaved") {
-        let rounds: usize = arg(at + 1, "--interleaved <rounds> <slice-ms>")
-            .parse()
-            .unwrap();
-        let slice: u64 = arg(at + 2, "--interleaved <rounds> <slice-ms>")
-            .parse()
-            .unwrap();
+    if let Some((rounds, slice)) = flag_args(&args, "--interleaved", "<rounds> <slice-ms>") {
         interleaved(rounds, StdDuration::from_millis(slice));
         return;
     }
@@ -929,12 +773,13 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         for case in cases() {
             let (loads, writes) = case.round_trips();
+            let (family, variant) = interleave::split_id(&case.id);
             println!(
                 "{}",
                 json!({
                     "id": case.id,
-                    "family": case.family(),
-                    "variant": case.variant(),
+                    "family": family,
+                    "variant": variant,
                     "backend": case.backend().map(Backend::label),
                     "kind": format!("{:?}", case.kind),
                     "request": case.is_request(),
@@ -946,96 +791,32 @@ fn main() {
         return;
     }
 
-    let mut criterion = Criterion::default()
-        .warm_up_time(StdDuration::from_secs(1))
-        .measurement_time(StdDuration::from_secs(3))
-        .sample_size(50)
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    bench_all(&mut criterion);
-    criterion.final_summary();
-}
-
-/// `<criterion's usual directory>/revocation`: `$CRITERION_HOME`, else
-/// `$CARGO_TARGET_DIR/criterion`, else `<target>/criterion` from this executable's path
-/// (`<target>/release/deps/revocation-*`), as criterion finds it.
-fn criterion_dir() -> PathBuf {
-    let base = if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        PathBuf::from(home)
-    } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        PathBuf::from(target).join("criterion")
-    } else {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("target"))
-            .join("criterion")
-    };
-    base.join("revocation")
-}
-
-/// One criterion group per family, one function per variant, in `cases()` order.
-fn bench_all(c: &mut Criterion) {
-    let rt = runtime();
+    let mut criterion = interleave::criterion("revocation");
+    let rt = steady::runtime();
     let backends = Backends::default();
     let cases = cases();
-    let mut families: Vec<String> = Vec::new();
-    for case in &cases {
-        if !families.iter().any(|f| f == case.family()) {
-            families.push(case.family().to_owned());
-        }
-    }
-    for family in &families {
-        let mut group = c.benchmark_group(family.as_str());
-        for case in cases.iter().filter(|c| c.family() == family) {
-            group.bench_function(case.variant(), |b| {
-                // Starts the backend, primes and checks once; panics naming the case.
-                let prepared = prepare(&rt, &backends, case);
-                b.to_async(&rt).iter_custom(|iters| {
-                    let prepared = &prepared;
-                    async move {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            prepared.once().await;
-                        }
-                        let elapsed = start.elapsed();
-                        prepared.assert_within_interval();
-                        elapsed
-                    }
-                });
-            });
-        }
-        group.finish();
-    }
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    interleave::bench_families(&mut criterion, &rt, &ids, |i| {
+        prepare(&rt, &backends, &cases[i])
+    });
+    criterion.final_summary();
 }
 
 /// `--driver`: prime, check, then `n` iterations in one `block_on`.
 fn driver(id: &str, n: u64) {
     let case = case(id).unwrap_or_else(|| panic!("no case {id:?}; see --list"));
-    let rt = runtime();
+    let rt = steady::runtime();
     let backends = Backends::default();
     let prepared = prepare(&rt, &backends, &case);
-    driver_loop(&rt, &prepared, n);
-    prepared.assert_within_interval();
+    interleave::drive(&rt, &prepared, n);
     eprintln!("driver: {id} x {n} done");
-}
-
-/// The measured loop of `--driver`; not inlined so that callgrind can name it
-/// (`--toggle-collect='*driver_loop*'`).
-#[inline(never)]
-fn driver_loop(rt: &Runtime, prepared: &Prepared, n: u64) {
-    rt.block_on(async {
-        for _ in 0..n {
-            prepared.once().await;
-        }
-    });
 }
 
 /// `--timing`: wall time and CPU time per iteration, of this process and of the store's
 /// servers, over about `secs` seconds (after 0.5 s of warm-up).
 fn timing(id: &str, secs: f64) {
     let case = case(id).unwrap_or_else(|| panic!("no case {id:?}; see --list"));
-    let rt = runtime();
+    let rt = steady::runtime();
     let backends = Backends::default();
     let prepared = prepare(&rt, &backends, &case);
     let servers = case
@@ -1068,7 +849,7 @@ fn timing(id: &str, secs: f64) {
     }
     let wall = start.elapsed();
     let (self1, server1) = (ticks(&me), ticks(&servers));
-    prepared.assert_within_interval();
+    prepared.after();
     let hz = clock_ticks() as f64;
     let per = |t: u64| t as f64 / hz * 1e9 / n as f64;
     let server = (server1.0 + server1.1) - (server0.0 + server0.1);
@@ -1088,69 +869,27 @@ fn timing(id: &str, secs: f64) {
     );
 }
 
-/// `--interleaved`: all cases round-robin in slices (see the module docs). A
+/// `--interleaved`: all cases round-robin in slices (`common::interleave::interleaved`). A
 /// `revalidate_60s` case is primed again (outside the slices) before its cookie's last
 /// check gets 40 s old.
 fn interleaved(rounds: usize, slice: StdDuration) {
-    let rt = runtime();
+    let rt = steady::runtime();
     let backends = Backends::default();
     let cases = cases();
-    let mut prepared: Vec<Prepared> = cases.iter().map(|c| prepare(&rt, &backends, c)).collect();
-    let mut per_iter: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
-    // A new order every round (xorshift, fixed seed): a case never always follows the same
-    // one, so what a case leaves behind (a server still busy, pings in flight) falls on all.
-    let mut order: Vec<usize> = (0..cases.len()).collect();
-    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-    // Round 0 warms up and is not recorded.
-    for round in 0..=rounds {
-        for k in (1..order.len()).rev() {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            order.swap(k, (seed % (k as u64 + 1)) as usize);
-        }
-        for &i in &order {
-            if matches!(cases[i].kind, Kind::Revocation(_, Check::Revalidate))
-                && prepared[i].primed.elapsed() > StdDuration::from_secs(40)
-            {
-                prepared[i] = prepare(&rt, &backends, &cases[i]);
-            }
-            let p = &prepared[i];
-            let (n, elapsed) = rt.block_on(async {
-                let start = Instant::now();
-                let mut n = 0u64;
-                while start.elapsed() < slice {
-                    for _ in 0..8 {
-                        p.once().await;
-                    }
-                    n += 8;
-                }
-                (n, start.elapsed())
-            });
-            p.assert_within_interval();
-            if round > 0 {
-                per_iter[i].push(elapsed.as_nanos() as f64 / n as f64);
-            }
-        }
-    }
-    for (case, mut xs) in cases.iter().zip(per_iter) {
-        xs.sort_by(f64::total_cmp);
-        let q = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "{}",
-            json!({
-                "id": case.id, "rounds": xs.len(), "slice_ms": slice.as_millis() as u64,
-                "median_ns": q(0.5), "p10_ns": q(0.1), "p90_ns": q(0.9),
-            })
-        );
-    }
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    let prepared = cases.iter().map(|c| prepare(&rt, &backends, c)).collect();
+    interleave::interleaved(&rt, &ids, prepared, rounds, slice, |i, p: &Prepared| {
+        (matches!(cases[i].kind, Kind::Revocation(_, Check::Revalidate))
+            && p.primed.elapsed() > StdDuration::from_secs(40))
+        .then(|| prepare(&rt, &backends, &cases[i]))
+    });
 }
 
 /// `--sizes`: the `Set-Cookie` of a steady read + write with the typical payload, without
 /// revocation (format v1) and with it (v2: adds the exact creation time, and the last check
 /// with `revalidate_60s`), over `MemoryStore`.
 fn sizes() {
-    let rt = runtime();
+    let rt = steady::runtime();
     rt.block_on(async {
         let store = MemoryStore::default();
         let apps = [

@@ -41,6 +41,10 @@
 //! - `--driver <case-id> <N>`: prime and check the case, then `N` requests without
 //!   criterion (for callgrind, as in the other benches; the Redis and PostgreSQL servers are
 //!   other processes and are not counted).
+//! - `--interleaved <rounds> <slice-ms>`: every case in one process, round-robin: each
+//!   round runs every case for one slice (about `slice-ms`), in a new random order, and
+//!   records its time per iteration; prints (JSON) the median, p10 and p90 over the rounds
+//!   per case, as the revocation bench does (`common::interleave`).
 //! - `--sizes`: per case, the data size, the `Set-Cookie`s (count, longest, total) and the
 //!   `Cookie` header sent back.
 //! - `--list`: the cases (JSON lines).
@@ -60,27 +64,24 @@ mod common;
 
 use std::cell::OnceCell;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode};
-use criterion::Criterion;
 use serde_json::json;
 use tokio::runtime::Runtime;
 use tower_sessions::MemoryStore;
-use tower_sessions_core::session::{Id, Record};
-use tower_sessions_core::session_store::{self, SessionStore};
+use tower_sessions_core::session_store::SessionStore;
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::Pool;
-use tower_sessions_sealed::{Key, KeyRing, SessionManagerLayer};
+use tower_sessions_sealed::SessionManagerLayer;
 use tower_sessions_sqlx_store::PostgresStore;
 use tower_sessions_sqlx_store::sqlx::PgPool;
 
-use common::{BROWSER_COOKIE_LIMIT, Jar};
+use common::BROWSER_COOKIE_LIMIT;
+use common::counting::{self, Counting, Counts};
+use common::interleave::{self, Measure, flag_args};
+use common::steady::{self, counter, finish, keys, step, ts_app, with_cookie};
 
 /// Session data of the overflow cases, as a JSON object (~10 KB).
 const JSON_10KB: usize = 10 * 1024;
@@ -148,14 +149,6 @@ impl Case {
             kind,
             json,
         }
-    }
-
-    fn family(&self) -> &str {
-        self.id.split_once('/').map_or(&*self.id, |(f, _)| f)
-    }
-
-    fn variant(&self) -> &str {
-        self.id.split_once('/').map_or(&*self.id, |(_, v)| v)
     }
 
     fn backend(&self) -> Option<Backend> {
@@ -300,78 +293,11 @@ impl Backends {
 }
 
 // ---------------------------------------------------------------------------------------
-// Counting what the layers ask of the store (checks only, never timed)
-
-#[derive(Debug, Clone)]
-struct Counting<S> {
-    inner: S,
-    loads: Arc<AtomicUsize>,
-    writes: Arc<AtomicUsize>,
-}
-
-impl<S> Counting<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner,
-            loads: Arc::default(),
-            writes: Arc::default(),
-        }
-    }
-
-    fn counts(&self) -> (usize, usize) {
-        (
-            self.loads.load(Ordering::SeqCst),
-            self.writes.load(Ordering::SeqCst),
-        )
-    }
-}
-
-#[async_trait]
-impl<S: SessionStore + Clone> SessionStore for Counting<S> {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record).await
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(record).await
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id).await
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Apps
-
-fn keys() -> KeyRing {
-    KeyRing::new(vec![Key::try_from(&[0xA1; 32][..]).unwrap()]).unwrap()
-}
-
-fn finish(layer: SessionManagerLayer) -> Router {
-    common::session_routes_with_logout()
-        .layer(layer)
-        .with_state(())
-}
 
 /// This crate with overflow to `store`.
 fn overflow_app<S: SessionStore>(store: S) -> Router {
     finish(SessionManagerLayer::new(keys()).with_overflow(store))
-}
-
-/// tower-sessions 0.14 keeping the session in `store`.
-fn ts_app<S: SessionStore + Clone>(store: S) -> Router {
-    common::session_routes_with_logout()
-        .layer(tower_sessions::SessionManagerLayer::new(store))
-        .with_state(())
 }
 
 /// tower-sessions-cookie-store 0.5, private, as `common::app_tsc_private` (the same key)
@@ -406,7 +332,7 @@ fn build(case: &Case, store: Option<&AnyStore>) -> Router {
 }
 
 /// The same app over a counting wrapper of the same store, and its counters.
-fn build_counting(case: &Case, store: &AnyStore) -> (Router, Box<dyn Fn() -> (usize, usize)>) {
+fn build_counting(case: &Case, store: &AnyStore) -> (Router, Counts) {
     with_store!(store.clone(), s => {
         let counting = Counting::new(s);
         let counts = counting.clone();
@@ -415,7 +341,7 @@ fn build_counting(case: &Case, store: &AnyStore) -> (Router, Box<dyn Fn() -> (us
             Kind::TowerSessions(_) => ts_app(counting),
             _ => unreachable!(),
         };
-        (app, Box::new(move || counts.counts()) as Box<dyn Fn() -> (usize, usize)>)
+        (app, Box::new(move || counts.counts()) as Counts)
     })
 }
 
@@ -427,57 +353,15 @@ struct Prepared {
     cookie: Option<HeaderValue>,
 }
 
-impl Prepared {
-    /// One measured request: exactly what every timing covers.
+impl Measure for Prepared {
     async fn once(&self) {
         black_box(common::request(&self.app, "/", self.cookie.as_ref()).await);
     }
 }
 
-/// A request with `jar`'s cookies; the jar takes the response's `Set-Cookie`s.
-async fn step(app: &Router, path: &str, jar: &mut Jar) -> (StatusCode, String, Vec<String>) {
-    let (response, body) = common::full_request(app, path, jar.header().as_ref()).await;
-    let set = common::set_cookies(&response);
-    jar.update(&response);
-    (
-        response.status(),
-        String::from_utf8(body.to_vec()).unwrap(),
-        set,
-    )
-}
-
-/// A request with a fixed cookie header.
-async fn with_cookie(
-    app: &Router,
-    path: &str,
-    cookie: &HeaderValue,
-) -> (StatusCode, String, Vec<String>) {
-    let (response, body) = common::full_request(app, path, Some(cookie)).await;
-    let set = common::set_cookies(&response);
-    (
-        response.status(),
-        String::from_utf8(body.to_vec()).unwrap(),
-        set,
-    )
-}
-
-fn counter(id: &str, body: &str) -> u64 {
-    body.parse()
-        .unwrap_or_else(|_| panic!("{id}: body {body:?} is not a counter"))
-}
-
 /// Login with the case's data, then `GET /`: the steady cookie (counter 2).
-async fn prime(case: &Case, app: &Router) -> (Jar, HeaderValue) {
-    let id = &*case.id;
-    let mut jar = Jar::default();
-    for path in [format!("/login/{}", case.filler()), "/".to_owned()] {
-        let (status, body, _) = step(app, &path, &mut jar).await;
-        assert_eq!(status, StatusCode::OK, "{id}: priming {path}: {body:?}");
-    }
-    let cookie = jar
-        .header()
-        .unwrap_or_else(|| panic!("{id}: priming produced no cookie"));
-    (jar, cookie)
+async fn prime(case: &Case, app: &Router) -> (common::Jar, HeaderValue) {
+    steady::prime(&case.id, app, case.filler()).await
 }
 
 /// The names in a `Cookie` header.
@@ -494,12 +378,7 @@ fn cookie_names(header: &HeaderValue) -> Vec<String> {
 async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> Prepared {
     let id = &*case.id;
     if case.kind == Kind::Baseline {
-        let (response, body) = common::full_request(&app, "/", None).await;
-        assert_eq!(
-            (response.status(), &body[..]),
-            (StatusCode::OK, &b"1"[..]),
-            "{id}"
-        );
+        steady::check_baseline(id, &app).await;
         return Prepared { app, cookie: None };
     }
     let (mut jar, cookie) = prime(case, &app).await;
@@ -583,22 +462,8 @@ async fn prepare_request(case: &Case, app: Router, store: Option<&AnyStore>) -> 
 /// The same configuration over a counting wrapper of the same store makes exactly the
 /// case's store calls per steady request.
 async fn check_round_trips(case: &Case, store: &AnyStore) {
-    let id = &*case.id;
     let (app, counts) = build_counting(case, store);
-    let (_, cookie) = prime(case, &app).await;
-    let before = counts();
-    const REQUESTS: usize = 4;
-    for _ in 0..REQUESTS {
-        let (status, body, _) = with_cookie(&app, "/", &cookie).await;
-        assert_eq!(status, StatusCode::OK, "{id}: counting app: {body:?}");
-    }
-    let after = counts();
-    let (loads, writes) = case.round_trips();
-    assert_eq!(
-        (after.0 - before.0, after.1 - before.1),
-        (loads * REQUESTS, writes * REQUESTS),
-        "{id}: store calls (loads, writes) over {REQUESTS} requests"
-    );
+    counting::check_store_calls(&case.id, &app, &counts, case.filler(), case.round_trips()).await;
 }
 
 /// Starts what the case needs, builds, primes and checks it. Call outside the runtime.
@@ -608,29 +473,17 @@ fn prepare(rt: &Runtime, backends: &Backends, case: &Case) -> Prepared {
     rt.block_on(prepare_request(case, app, store.as_ref()))
 }
 
-/// The runtime every measurement runs on: current-thread, with the I/O and time drivers the
-/// store clients need.
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 // ---------------------------------------------------------------------------------------
 // Modes
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |at: usize, what: &str| -> String {
-        args.get(at)
-            .cloned()
-            .unwrap_or_else(|| panic!("usage: {what}"))
-    };
-    if let Some(at) = args.iter().position(|a| a == "--driver") {
-        let id = arg(at + 1, "--driver <case-id> <N>");
-        let n: u64 = arg(at + 2, "--driver <case-id> <N>").parse().unwrap();
+    if let Some((id, n)) = flag_args::<String, u64>(&args, "--driver", "<case-id> <N>") {
         driver(&id, n);
+        return;
+    }
+    if let Some((rounds, slice)) = flag_args(&args, "--interleaved", "<rounds> <slice-ms>") {
+        interleaved(rounds, StdDuration::from_millis(slice));
         return;
     }
     if args.iter().any(|a| a == "--sizes") {
@@ -640,12 +493,13 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         for case in cases() {
             let (loads, writes) = case.round_trips();
+            let (family, variant) = interleave::split_id(&case.id);
             println!(
                 "{}",
                 json!({
                     "id": case.id,
-                    "family": case.family(),
-                    "variant": case.variant(),
+                    "family": family,
+                    "variant": variant,
                     "backend": case.backend().map(Backend::label),
                     "kind": format!("{:?}", case.kind),
                     "data_json": case.data_json(),
@@ -658,92 +512,42 @@ fn main() {
         return;
     }
 
-    let mut criterion = Criterion::default()
-        .warm_up_time(StdDuration::from_secs(1))
-        .measurement_time(StdDuration::from_secs(3))
-        .sample_size(50)
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    bench_all(&mut criterion);
-    criterion.final_summary();
-}
-
-/// `<criterion's usual directory>/storage`: `$CRITERION_HOME`, else
-/// `$CARGO_TARGET_DIR/criterion`, else `<target>/criterion` from this executable's path.
-fn criterion_dir() -> PathBuf {
-    let base = if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        PathBuf::from(home)
-    } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        PathBuf::from(target).join("criterion")
-    } else {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("target"))
-            .join("criterion")
-    };
-    base.join("storage")
-}
-
-/// One criterion group per family, one function per variant, in `cases()` order.
-fn bench_all(c: &mut Criterion) {
-    let rt = runtime();
+    let mut criterion = interleave::criterion("storage");
+    let rt = steady::runtime();
     let backends = Backends::default();
     let cases = cases();
-    let mut families: Vec<String> = Vec::new();
-    for case in &cases {
-        if !families.iter().any(|f| f == case.family()) {
-            families.push(case.family().to_owned());
-        }
-    }
-    for family in &families {
-        let mut group = c.benchmark_group(family.as_str());
-        for case in cases.iter().filter(|c| c.family() == family) {
-            group.bench_function(case.variant(), |b| {
-                // Starts the backend, primes and checks once; panics naming the case.
-                let prepared = prepare(&rt, &backends, case);
-                b.to_async(&rt).iter_custom(|iters| {
-                    let prepared = &prepared;
-                    async move {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            prepared.once().await;
-                        }
-                        start.elapsed()
-                    }
-                });
-            });
-        }
-        group.finish();
-    }
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    interleave::bench_families(&mut criterion, &rt, &ids, |i| {
+        prepare(&rt, &backends, &cases[i])
+    });
+    criterion.final_summary();
 }
 
 /// `--driver`: prime, check, then `n` requests in one `block_on`.
 fn driver(id: &str, n: u64) {
     let case = case(id).unwrap_or_else(|| panic!("no case {id:?}; see --list"));
-    let rt = runtime();
+    let rt = steady::runtime();
     let backends = Backends::default();
     let prepared = prepare(&rt, &backends, &case);
-    driver_loop(&rt, &prepared, n);
+    interleave::drive(&rt, &prepared, n);
     eprintln!("driver: {id} x {n} done");
 }
 
-/// The measured loop of `--driver`; not inlined so that callgrind can name it
-/// (`--toggle-collect='*driver_loop*'`).
-#[inline(never)]
-fn driver_loop(rt: &Runtime, prepared: &Prepared, n: u64) {
-    rt.block_on(async {
-        for _ in 0..n {
-            prepared.once().await;
-        }
-    });
+/// `--interleaved`: every case round-robin in slices (`common::interleave::interleaved`).
+fn interleaved(rounds: usize, slice: StdDuration) {
+    let rt = steady::runtime();
+    let backends = Backends::default();
+    let cases = cases();
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    let prepared = cases.iter().map(|c| prepare(&rt, &backends, c)).collect();
+    interleave::interleaved(&rt, &ids, prepared, rounds, slice, |_, _| None);
 }
 
 /// `--sizes`: per case, the session data (JSON bytes), the `Set-Cookie`s of a steady read +
 /// write and the `Cookie` header sent back. Stores: `MemoryStore` only (sizes do not depend
 /// on it).
 fn sizes() {
-    let rt = runtime();
+    let rt = steady::runtime();
     rt.block_on(async {
         let store = AnyStore::Memory(MemoryStore::default());
         for case in cases().into_iter().filter(|c| c.kind != Kind::Baseline) {

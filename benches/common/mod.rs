@@ -20,6 +20,10 @@
 //! tokio runtime, then the body is collected. Nothing goes through hyper or a socket.
 #![allow(dead_code)] // each bench binary uses a different subset of these helpers
 
+pub(crate) mod counting;
+pub(crate) mod interleave;
+pub(crate) mod steady;
+
 use std::collections::BTreeMap;
 
 use axum::Router;
