@@ -52,7 +52,9 @@ DESCRIPTIONS = {
     "sealed/rw_counter": "**this crate**, steady, read + write (counter only)",
     "sealed/rotated_ro": "**this crate**, cookie under an older key, read-only (re-seal)",
     "sealed/rw_1KB": "**this crate**, steady, read + write, ~1 KB of data",
-    "sealed/rw_3KB": "**this crate**, steady, read + write, ~3 KB of data",
+    "sealed/rw_3KB": "**this crate**, steady, read + write, ~3 KB of data, "
+                     "`.with_cookie_budget(4096)` (its ~4 KB cookie exceeds the default "
+                     "3072-byte budget)",
 }
 
 FAMILY_LABEL = {
