@@ -3,12 +3,16 @@
 # on 127.0.0.1, driven by wrk for a fixed duration, reported as ratios to this crate.
 #
 #   scripts/load-compare.sh                        # 10 s per phase, 32 connections, 100000 sessions
-#   DURATION=5 SESSIONS=20000 scripts/load-compare.sh
+#   DURATION=5 SESSIONS=20000 ROUNDS=1 scripts/load-compare.sh
 #   CASES="sealed ts_memory" scripts/load-compare.sh
 #
 # Environment: DURATION (s per steady phase, 10), CONNECTIONS (32), THREADS (wrk threads, 1),
-# SESSIONS (distinct sessions in the memory phase, 100000), CASES (default: all of
-# `load_server --list`), PORT (first loopback port, 39500; case i uses PORT+i).
+# SESSIONS (distinct sessions in the memory phase, 100000), ROUNDS (3: every case is run
+# this many times, the rounds interleaved, and the report takes each figure's median, so
+# that other work on a shared machine does not fall on one case only), CASES (default: all
+# of `load_server --list`), PORT (first loopback port, 39500; run i uses PORT+i),
+# QUIET_WAIT / QUIET_CORES (20 s, 0.3: before each case, wait up to QUIET_WAIT s for other
+# processes to use less than QUIET_CORES cores; the report shows how busy the machine was).
 #
 # Per case:
 #   1. start the server pinned to core A (`taskset`), and for the Redis cases first a private
@@ -38,6 +42,9 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-1}"
 SESSIONS="${SESSIONS:-100000}"
+ROUNDS="${ROUNDS:-3}"
+QUIET_WAIT="${QUIET_WAIT:-20}"
+QUIET_CORES="${QUIET_CORES:-0.3}"
 PORT="${PORT:-39500}"
 
 log() { echo "load-compare: $*" >&2; }
@@ -108,6 +115,27 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # Nanoseconds the server's threads spent waiting on a run queue (/proc/<pid>/task/*/schedstat,
 # 2nd field): time the server was ready to run but another process had its core.
+# Busy clock ticks of the whole machine, all CPUs (/proc/stat: everything but idle and iowait).
+machine_busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+# Before a case: waits (at most QUIET_WAIT s) until the machine is quiet, i.e. other processes
+# used less than QUIET_CORES cores over one second; sets QUIET_WAITED and OTHER_CORES_BEFORE.
+wait_quiet() {
+  local start=$SECONDS b0 b1
+  while :; do
+    b0=$(machine_busy_ticks)
+    sleep 1
+    b1=$(machine_busy_ticks)
+    OTHER_CORES_BEFORE=$(awk -v t=$((b1 - b0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+    if awk -v c="$OTHER_CORES_BEFORE" -v q="$QUIET_CORES" 'BEGIN {exit !(c < q)}' ||
+      [ $((SECONDS - start)) -ge "$QUIET_WAIT" ]; then
+      break
+    fi
+  done
+  QUIET_WAITED=$((SECONDS - start))
+}
+# Nanoseconds the threads of $1 ran (/proc/<pid>/task/*/schedstat, 1st field): exact, unlike
+# the tick-sampled utime + stime.
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
 runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%d", s}'; }
 
 # The `WRK key=value ...` line of a wrk run's output, prefixed: "rw_requests=... rw_rps=...".
@@ -121,8 +149,11 @@ record() { python3 "$ROOT/scripts/load_report.py" record "$JSONL" "$@"; }
 # One steady phase: $1 name (rw|ro), $2 path, $3 check; sets PHASE_FIELDS.
 steady_phase() {
   local name=$1 path=$2 check=$3 out="$WORK/$1.txt" tm="$WORK/$1.time"
-  local s0 s1 r0=0 r1=0 q0 q1
+  local s0 s1 r0=0 r1=0 q0 q1 m0 m1 n0 n1 rn0=0 rn1=0
+  m0=$(machine_busy_ticks)
   s0=$(cpu_ticks "$SERVER_PID")
+  n0=$(run_ns "$SERVER_PID")
+  [ -n "$REDIS_PID" ] && rn0=$(run_ns "$REDIS_PID")
   q0=$(runq_wait_ns "$SERVER_PID")
   [ -n "$REDIS_PID" ] && r0=$(cpu_ticks "$REDIS_PID")
   "${CLIENT_PIN[@]}" /usr/bin/time -f '%e %U %S' -o "$tm" \
@@ -130,12 +161,15 @@ steady_phase() {
     -s "$ROOT/scripts/load-compare.lua" "$URL" -- "$path" "$check" >"$out" 2>&1 || true
   s1=$(cpu_ticks "$SERVER_PID")
   q1=$(runq_wait_ns "$SERVER_PID")
+  n1=$(run_ns "$SERVER_PID")
   [ -n "$REDIS_PID" ] && r1=$(cpu_ticks "$REDIS_PID")
+  [ -n "$REDIS_PID" ] && rn1=$(run_ns "$REDIS_PID")
+  m1=$(machine_busy_ticks)
   sed 's/^/    /' "$out" >&2
   local wall usr sys
   read -r wall usr sys <"$tm" || { wall=0; usr=0; sys=0; }
   PHASE_FIELDS="$(wrk_fields "$out" "$name")${name}_server_cpu_ticks=$((s1 - s0)) \
-${name}_redis_cpu_ticks=$((r1 - r0)) ${name}_server_runq_wait_ns=$((q1 - q0)) ${name}_client_wall_s=$wall ${name}_client_user_s=$usr \
+${name}_redis_cpu_ticks=$((r1 - r0)) ${name}_server_runq_wait_ns=$((q1 - q0)) ${name}_server_run_ns=$((n1 - n0)) ${name}_redis_run_ns=$((rn1 - rn0)) ${name}_machine_busy_ticks=$((m1 - m0)) ${name}_client_wall_s=$wall ${name}_client_user_s=$usr \
 ${name}_client_sys_s=$sys ${name}_rss_kb=$(rss_kb "$SERVER_PID")"
 }
 
@@ -146,19 +180,25 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n1; }
 record meta=1 "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "git=$(git rev-parse --short HEAD)" \
   "nproc=$(nproc)" "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
   "kernel=$(uname -r)" "wrk=$(wrk -v 2>&1 | head -n1 | cut -d' ' -f2)" "pinning=$PINNING" \
-  "duration_s=$DURATION" "connections=$CONNECTIONS" "threads=$THREADS" "sessions=$SESSIONS" \
-  "command=DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS SESSIONS=$SESSIONS scripts/load-compare.sh" \
+  "duration_s=$DURATION" "connections=$CONNECTIONS" "threads=$THREADS" "sessions=$SESSIONS" "rounds=$ROUNDS" \
+  "quiet_wait_s=$QUIET_WAIT" "quiet_cores=$QUIET_CORES" \
+  "command=DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS SESSIONS=$SESSIONS ROUNDS=$ROUNDS scripts/load-compare.sh" \
   "clk_tck=$CLK_TCK" "loadavg_start=$(loadavg)" >/dev/null
 
 i=0
-for CASE in $CASES; do
+read -r -a CASE_LIST <<<"$CASES"
+for ROUND in $(seq 1 "$ROUNDS"); do
+# Each round starts one case further on, so no case is always first (or always after Redis).
+ORDER=("${CASE_LIST[@]:$(((ROUND - 1) % ${#CASE_LIST[@]}))}" "${CASE_LIST[@]:0:$(((ROUND - 1) % ${#CASE_LIST[@]}))}")
+for CASE in "${ORDER[@]}"; do
   i=$((i + 1))
   ADDR="127.0.0.1:$((PORT + i))"
   URL="http://$ADDR"
   REDIS_URL=""
   REDIS_PID=""
   REDIS_WRAPPER=""
-  log "=== $CASE on $ADDR"
+  wait_quiet
+  log "=== round $ROUND/$ROUNDS: $CASE on $ADDR (other processes: $OTHER_CORES_BEFORE cores, waited ${QUIET_WAITED} s)"
   FAIL=""
 
   if [[ "$CASE" == *redis* ]]; then
@@ -174,7 +214,7 @@ for CASE in $CASES; do
     if [ -z "$REDIS_URL" ]; then
       cat "$WORK/redis.err" >&2
       log "$CASE: redis did not start"
-      record "case=$CASE" "failed=redis did not start" >/dev/null
+      record "case=$CASE" "round=$ROUND" "failed=redis did not start" >/dev/null
       continue
     fi
     log "redis $REDIS_URL (pid $REDIS_PID)"
@@ -209,7 +249,7 @@ for CASE in $CASES; do
 
   if [ -n "$FAIL" ]; then
     log "$CASE FAILED: $FAIL"
-    record "case=$CASE" "failed=$FAIL" "sanity=$SANITY" >/dev/null
+    record "case=$CASE" "round=$ROUND" "failed=$FAIL" "sanity=$SANITY" >/dev/null
   else
     check=rw
     ro_check=ro
@@ -253,7 +293,8 @@ for CASE in $CASES; do
     MEM="$(wrk_fields "$WORK/mem.txt" mem)mem_server_cpu_ticks=$((m1 - m0))"
 
     # shellcheck disable=SC2086 # the field lists are meant to be split into arguments
-    record "case=$CASE" "sanity=$SANITY" "addr=$ADDR" "rss_start_kb=$RSS_START" \
+    record "case=$CASE" "round=$ROUND" "sanity=$SANITY" "addr=$ADDR" "rss_start_kb=$RSS_START" \
+      "quiet_waited_s=$QUIET_WAITED" "other_cores_before=$OTHER_CORES_BEFORE" \
       "rss_before_sessions_kb=$RSS_BEFORE" "rss_after_sessions_kb=$RSS_AFTER" \
       "redis_rss_start_kb=$REDIS_RSS_START" "redis_rss_before_sessions_kb=$REDIS_RSS_BEFORE" \
       "redis_rss_after_sessions_kb=$REDIS_RSS_AFTER" "redis_keys_after=$REDIS_KEYS" \
@@ -268,6 +309,7 @@ for CASE in $CASES; do
     wait "$REDIS_WRAPPER" 2>/dev/null || true
     REDIS_WRAPPER=""
   fi
+done
 done
 
 record end=1 "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "loadavg_end=$(loadavg)" >/dev/null

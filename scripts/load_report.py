@@ -101,25 +101,67 @@ def problems(row: dict) -> list[str]:
     return out
 
 
-def cpu_us_per_request(row: dict, phase: str, who: str, clk_tck: int) -> float | None:
-    ticks = row.get(f"{phase}_{who}_cpu_ticks")
-    requests = row.get(f"{phase}_requests")
-    if ticks is None or not requests:
+def derive(row: dict, clk_tck: int) -> dict:
+    """The reported figures of one measured run of a case."""
+    d: dict = {}
+    for phase in ("rw", "ro"):
+        requests = row.get(f"{phase}_requests") or 0
+        wall_s = (row.get(f"{phase}_duration_us") or 0) / 1e6
+        # Exact run time from schedstat when recorded, else the tick-sampled utime + stime.
+        if f"{phase}_server_run_ns" in row:
+            server_s = row[f"{phase}_server_run_ns"] / 1e9
+            redis_s = (row.get(f"{phase}_redis_run_ns") or 0) / 1e9
+        else:
+            server_s = (row.get(f"{phase}_server_cpu_ticks") or 0) / clk_tck
+            redis_s = (row.get(f"{phase}_redis_cpu_ticks") or 0) / clk_tck
+        client_wall = row.get(f"{phase}_client_wall_s") or 0
+        client_s = (row.get(f"{phase}_client_user_s") or 0) + (row.get(f"{phase}_client_sys_s") or 0)
+        wait_ns = row.get(f"{phase}_server_runq_wait_ns")
+        d[f"{phase}_rps"] = row.get(f"{phase}_rps")
+        d[f"{phase}_p50_ms"] = row.get(f"{phase}_lat_p50_us", 0) / 1000
+        d[f"{phase}_p99_ms"] = row.get(f"{phase}_lat_p99_us", 0) / 1000
+        d[f"{phase}_cpu_us"] = server_s * 1e6 / requests if requests else None
+        d[f"{phase}_cpu_redis_us"] = (server_s + redis_s) * 1e6 / requests if requests and redis_s else None
+        d[f"{phase}_server_busy"] = (server_s + redis_s) / wall_s * 100 if wall_s else None
+        d[f"{phase}_client_busy"] = client_s / client_wall * 100 if client_wall else None
+        busy = row.get(f"{phase}_machine_busy_ticks")
+        ours = server_s + redis_s + client_s
+        d[f"{phase}_other_cores"] = max(0.0, busy / clk_tck - ours) / wall_s if busy is not None and wall_s else None
+        d[f"{phase}_runq_wait"] = wait_ns / (wall_s * 1e9) * 100 if wait_ns is not None and wall_s else None
+    n = row.get("mem_requests") or 0
+    before = row.get("rss_before_sessions_kb")
+    after = row.get("rss_after_sessions_kb")
+    d["sessions"] = n
+    d["rss_start_mb"] = (row.get("rss_start_kb") or 0) / 1024
+    d["rss_before_mb"] = before / 1024 if before is not None else None
+    d["rss_after_mb"] = after / 1024 if after is not None else None
+    d["growth_kb"] = (after - before) * 1000 / n if n and before is not None and after is not None else None
+    d["login_cpu_us"] = (row.get("mem_server_cpu_ticks") or 0) / clk_tck * 1e6 / n if n else None
+    rb = row.get("redis_rss_before_sessions_kb") or 0
+    ra = row.get("redis_rss_after_sessions_kb") or 0
+    d["redis_before_mb"] = rb / 1024 if ra else None
+    d["redis_after_mb"] = ra / 1024 if ra else None
+    d["redis_growth_kb"] = (ra - rb) * 1000 / n if ra and n else None
+    keys = row.get("redis_keys_after")
+    d["redis_keys"] = keys if isinstance(keys, int) else None
+    return d
+
+
+def median(values: list):
+    values = sorted(v for v in values if v is not None)
+    if not values:
         return None
-    return ticks * 1e6 / clk_tck / requests
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
-def core_busy(row: dict, phase: str, clk_tck: int) -> tuple[float | None, float | None]:
-    """Share of one core the server (+ Redis) and the client used during a steady phase."""
-    wall = row.get(f"{phase}_duration_us", 0) / 1e6
-    if not wall:
-        return None, None
-    server = (row.get(f"{phase}_server_cpu_ticks", 0) + row.get(f"{phase}_redis_cpu_ticks", 0)) / clk_tck
-    client_wall = row.get(f"{phase}_client_wall_s") or 0
-    client = None
-    if client_wall:
-        client = (row.get(f"{phase}_client_user_s", 0) + row.get(f"{phase}_client_sys_s", 0)) / client_wall
-    return server / wall, client
+def spread(values: list) -> float | None:
+    """Half the range over the median, in %, or None with fewer than two values."""
+    values = [v for v in values if v is not None]
+    m = median(values)
+    if len(values) < 2 or not m:
+        return None
+    return (max(values) - min(values)) / 2 / m * 100
 
 
 def fmt(x, digits=0, suffix=""):
@@ -134,14 +176,30 @@ def ratio(x, ref):
     return f"{x / ref:.2f}×"
 
 
+def with_spread(x, sp, digits=0):
+    if x is None:
+        return "–"
+    return fmt(x, digits) + (f" ±{sp:.0f} %" if sp is not None else "")
+
+
 def render(path: Path, out: Path) -> None:
     meta, rows, end = load(path)
     clk = int(meta.get("clk_tck", 100))
     sessions = int(meta.get("sessions", 0))
+    rounds = int(meta.get("rounds", 1))
+    order: list[str] = []
+    by_case: dict[str, list[dict]] = {}
     for row in rows:
         row["_sessions"] = sessions
-    ok = {r["case"]: r for r in rows if not problems(r)}
-    ref = ok.get(REFERENCE)
+        if row["case"] not in by_case:
+            order.append(row["case"])
+        by_case.setdefault(row["case"], []).append(row)
+    failed = {c: [f"round {r.get('round', '?')}: {p}" for r in rs for p in problems(r)] for c, rs in by_case.items()}
+    failed = {c: why for c, why in failed.items() if why}
+    derived = {c: [derive(r, clk) for r in rs] for c, rs in by_case.items() if c not in failed}
+    agg = {c: {k: median([d[k] for d in ds]) for k in ds[0]} for c, ds in derived.items()}
+    spreads = {c: {k: spread([d[k] for d in ds]) for k in ds[0]} for c, ds in derived.items()}
+    ref = agg.get(REFERENCE, {})
     lines: list[str] = []
     w = lines.append
 
@@ -170,19 +228,27 @@ def render(path: Path, out: Path) -> None:
         "part of the server side, which has one core in total."
     )
     w(
+        f"- {rounds} round(s), the cases interleaved; each figure is the median over the rounds"
+        + (", ± half its range over the rounds in % of the median." if rounds > 1 else ".")
+    )
+    w(
         f"- Load average at start {meta.get('loadavg_start', '?')}, at end "
-        f"{end.get('loadavg_end', '?')}: the machine is shared, so other work may have taken "
+        f"{end.get('loadavg_end', '?')}: the machine may be shared, and other work then takes "
         "time from either core."
     )
     w(
-        "- CPU µs/request: the server process's utime + stime (`/proc/<pid>/stat`, "
-        f"{1e6 / clk:,.0f} µs ticks) over the phase divided by wrk's request count; "
-        "\"+ Redis\" adds redis-server's. Core busy: that CPU time over the phase's wall time "
-        "(server side incl. Redis / client). A client near 100 % means the client, not the "
-        "server, limited req/s. Server run-queue wait: time the server's threads were ready "
-        "but another process held the core (`/proc/<pid>/task/*/schedstat`), as a share of the "
-        "phase; when it is high, req/s and latency measure the shared machine more than the "
-        "server, and CPU µs/request is the figure to compare."
+        "- CPU µs/req: the time the server's threads ran over the phase "
+        "(`/proc/<pid>/task/*/schedstat`, in ns) divided by wrk's request count; "
+        "\"+ Redis\" adds redis-server's. Busy: that CPU time over the phase's wall time "
+        "(server side incl. Redis / client, % of one core); a client near 100 % would mean the "
+        "client, not the server, limited req/s. Run-queue wait: time the server's threads were "
+        "ready but another process held the core (`/proc/<pid>/task/*/schedstat`), in % of "
+        "the phase; when it is high, req/s and latency measure the shared machine as much as "
+        "the server, and CPU µs/req is the figure to compare. Other load: CPU time of every "
+        "other process during the phase (`/proc/stat` busy time minus the server's, Redis's "
+        "and wrk's), in cores. Before each case the script waited up to "
+        f"{meta.get('quiet_wait_s', '?')} s for other processes to use less than "
+        f"{meta.get('quiet_cores', '?')} cores."
     )
     w(
         "- Ratios are to this crate (`sealed`): req/s ratio > 1 is faster than this crate, "
@@ -190,41 +256,27 @@ def render(path: Path, out: Path) -> None:
     )
     w("")
 
-    failed = [(r["case"], problems(r)) for r in rows if problems(r)]
     for phase, title in (("rw", "Steady read + write (`GET /`)"), ("ro", "Steady read-only (`GET /ro`)")):
         w(f"### {title}")
         w("")
         w(
             "| case | req/s | ×sealed | p50 ms | p99 ms | ×sealed p99 | CPU µs/req | ×sealed | "
-            "+ Redis µs/req | core busy server / client | server run-queue wait |"
+            "+ Redis µs/req | busy server / client | run-queue wait | other load |"
         )
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for row in rows:
-            case = row["case"]
-            if case not in ok:
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for case in order:
+            if case not in agg:
                 continue
-            rps = row.get(f"{phase}_rps")
-            p50 = row.get(f"{phase}_lat_p50_us")
-            p99 = row.get(f"{phase}_lat_p99_us")
-            cpu = cpu_us_per_request(row, phase, "server", clk)
-            redis = cpu_us_per_request(row, phase, "redis", clk)
-            total = None if cpu is None else cpu + (redis or 0)
-            server_busy, client_busy = core_busy(row, phase, clk)
-            wall_ns = row.get(f"{phase}_duration_us", 0) * 1000
-            wait_ns = row.get(f"{phase}_server_runq_wait_ns")
-            wait = wait_ns / wall_ns * 100 if wait_ns is not None and wall_ns else None
-            r_rps = ref.get(f"{phase}_rps") if ref else None
-            r_p99 = ref.get(f"{phase}_lat_p99_us") if ref else None
-            r_cpu = cpu_us_per_request(ref, phase, "server", clk) if ref else None
+            a, sp = agg[case], spreads[case]
+            k = lambda name: f"{phase}_{name}"  # noqa: E731
             w(
-                f"| {LABELS.get(case, case)} | {fmt(rps)} | {ratio(rps, r_rps)} | "
-                f"{fmt(p50 / 1000 if p50 is not None else None, 2)} | "
-                f"{fmt(p99 / 1000 if p99 is not None else None, 2)} | {ratio(p99, r_p99)} | "
-                f"{fmt(cpu, 1)} | {ratio(cpu, r_cpu)} | "
-                f"{fmt(total, 1) if row.get(f'{phase}_redis_cpu_ticks') else '–'} | "
-                f"{fmt(server_busy * 100 if server_busy is not None else None, 0, ' %')} / "
-                f"{fmt(client_busy * 100 if client_busy is not None else None, 0, ' %')} | "
-                f"{fmt(wait, 0, ' %')} |"
+                f"| {LABELS.get(case, case)} | {with_spread(a[k('rps')], sp[k('rps')])} | "
+                f"{ratio(a[k('rps')], ref.get(k('rps')))} | {fmt(a[k('p50_ms')], 2)} | "
+                f"{fmt(a[k('p99_ms')], 2)} | {ratio(a[k('p99_ms')], ref.get(k('p99_ms')))} | "
+                f"{with_spread(a[k('cpu_us')], sp[k('cpu_us')], 1)} | "
+                f"{ratio(a[k('cpu_us')], ref.get(k('cpu_us')))} | {fmt(a[k('cpu_redis_us')], 1)} | "
+                f"{fmt(a[k('server_busy')], 0, ' %')} / {fmt(a[k('client_busy')], 0, ' %')} | "
+                f"{fmt(a[k('runq_wait')], 0, ' %')} | {fmt(a[k('other_cores')], 2)} |"
             )
         w("")
 
@@ -232,38 +284,39 @@ def render(path: Path, out: Path) -> None:
     w("")
     w(
         f"{sessions:,} first visits (`GET /login/0` without a cookie, typical payload), each a new "
-        "session, right after the two steady phases. RSS is `VmRSS` of the server process (and of "
-        "redis-server for the Redis cases), in MB; growth is per 1000 sessions created."
+        "session, right after the two steady phases (a few more, up to one per connection, were "
+        "in flight when wrk stopped; growth is divided by the answers counted). RSS is `VmRSS` "
+        "of the server process (and of redis-server for the Redis cases), in MB, at the server's "
+        "start (after the sanity check), before the sessions and after them. CPU µs/login is the "
+        f"server's utime + stime (`/proc/<pid>/stat`, {1e6 / clk:,.0f} µs ticks) per first visit."
     )
     w("")
     w(
-        "| case | RSS at start | before | after | growth KB / 1000 sessions | ×sealed RSS after | "
-        "Redis before → after | Redis KB / 1000 sessions |"
+        "| case | RSS start | before | after | KB / 1000 sessions | ×sealed RSS after | "
+        "CPU µs/login | Redis MB before → after | Redis KB / 1000 sessions | Redis keys after |"
     )
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
-    r_after = ref.get("rss_after_sessions_kb") if ref else None
-    for row in rows:
-        case = row["case"]
-        if case not in ok:
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for case in order:
+        if case not in agg:
             continue
-        n = row.get("mem_requests") or 0
-        before = row.get("rss_before_sessions_kb")
-        after = row.get("rss_after_sessions_kb")
-        growth = (after - before) * 1000 / n if n and before is not None and after is not None else None
-        rb = row.get("redis_rss_before_sessions_kb") or 0
-        ra = row.get("redis_rss_after_sessions_kb") or 0
-        redis = f"{rb / 1024:,.1f} → {ra / 1024:,.1f}" if ra else "–"
-        redis_growth = fmt((ra - rb) * 1000 / n, 1) if ra and n else "–"
+        a = agg[case]
+        redis = (
+            f"{a['redis_before_mb']:,.1f} → {a['redis_after_mb']:,.1f}"
+            if a["redis_after_mb"] is not None
+            else "–"
+        )
         w(
-            f"| {LABELS.get(case, case)} | {fmt(row.get('rss_start_kb', 0) / 1024, 1)} | "
-            f"{fmt(before / 1024, 1)} | {fmt(after / 1024, 1)} | {fmt(growth, 1)} | "
-            f"{ratio(after, r_after)} | {redis} | {redis_growth} |"
+            f"| {LABELS.get(case, case)} | {fmt(a['rss_start_mb'], 1)} | {fmt(a['rss_before_mb'], 1)} | "
+            f"{fmt(a['rss_after_mb'], 1)} | {fmt(a['growth_kb'], 1)} | "
+            f"{ratio(a['rss_after_mb'], ref.get('rss_after_mb'))} | {fmt(a['login_cpu_us'], 1)} | "
+            f"{redis} | {fmt(a['redis_growth_kb'], 1)} | {fmt(a['redis_keys'])} |"
         )
     w("")
     if failed:
-        w("**Failed cases** (not in the tables above; their numbers do not count):")
+        w("**Failed cases** (left out of the tables: a run had socket errors, non-200 answers, "
+          "wrong counters or missing cookies):")
         w("")
-        for case, why in failed:
+        for case, why in failed.items():
             w(f"- `{case}`: {'; '.join(why)}")
         w("")
     out.write_text("\n".join(lines))
