@@ -56,8 +56,10 @@ mod ring_backend {
             aad: &[u8],
             buf: &mut [u8],
         ) -> Result<[u8; TAG_LEN], AeadError> {
-            let (key, ietf_nonce) = self.message_key(nonce)?;
-            let tag = key
+            let (subkey, ietf_nonce) = message_key(&self.key, nonce)?;
+            let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &subkey[..])
+                .map_err(|_| AeadError)?;
+            let tag = ring::aead::LessSafeKey::new(key)
                 .seal_in_place_separate_tag(ietf_nonce, ring::aead::Aad::from(aad), buf)
                 .map_err(|_| AeadError)?;
             let mut out = [0; TAG_LEN];
@@ -74,42 +76,42 @@ mod ring_backend {
             buf: &mut [u8],
             tag: &[u8; TAG_LEN],
         ) -> Result<(), AeadError> {
-            let (key, ietf_nonce) = self.message_key(nonce)?;
-            key.open_in_place_separate_tag(
-                ietf_nonce,
-                ring::aead::Aad::from(aad),
-                ring::aead::Tag::from(*tag),
-                buf,
-                0..,
-            )
-            .map(|_| ())
-            .map_err(|_| AeadError)
-        }
-
-        /// draft-irtf-cfrg-xchacha-03 §2.3.1: the per-message subkey
-        /// `HChaCha20(key, nonce[0..16])` and the IETF nonce `[0; 4] ‖ nonce[16..24]`.
-        fn message_key(
-            &self,
-            nonce: &[u8; NONCE_LEN],
-        ) -> Result<(ring::aead::LessSafeKey, ring::aead::Nonce), AeadError> {
-            let (hchacha_input, tail) = nonce.split_at(16);
-            let hchacha_input: [u8; 16] = hchacha_input.try_into().map_err(|_| AeadError)?;
-            let subkey = Zeroizing::new(<[u8; KEY_LEN]>::from(chacha20::hchacha::<chacha20::R20>(
-                &(*self.key).into(),
-                &hchacha_input.into(),
-            )));
-            let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &subkey[..])
+            let (subkey, ietf_nonce) = message_key(&self.key, nonce)?;
+            let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &subkey[..])
                 .map_err(|_| AeadError)?;
-            let mut ietf_nonce = [0u8; 12];
-            ietf_nonce
-                .get_mut(4..)
-                .ok_or(AeadError)?
-                .copy_from_slice(tail);
-            Ok((
-                ring::aead::LessSafeKey::new(unbound),
-                ring::aead::Nonce::assume_unique_for_key(ietf_nonce),
-            ))
+            ring::aead::LessSafeKey::new(key)
+                .open_in_place_separate_tag(
+                    ietf_nonce,
+                    ring::aead::Aad::from(aad),
+                    ring::aead::Tag::from(*tag),
+                    buf,
+                    0..,
+                )
+                .map(|_| ())
+                .map_err(|_| AeadError)
         }
+    }
+
+    /// draft-irtf-cfrg-xchacha-03 §2.3.1: the per-message subkey
+    /// `HChaCha20(key, nonce[0..16])` and the IETF nonce `[0; 4] ‖ nonce[16..24]`.
+    /// (The ring key is built by the caller, where it is used: ring's key type is large,
+    /// and returning it costs copies.)
+    fn message_key(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; NONCE_LEN],
+    ) -> Result<(Zeroizing<[u8; KEY_LEN]>, ring::aead::Nonce), AeadError> {
+        let (hchacha_input, tail) = nonce.split_at(16);
+        let hchacha_input: [u8; 16] = hchacha_input.try_into().map_err(|_| AeadError)?;
+        let subkey = Zeroizing::new(<[u8; KEY_LEN]>::from(chacha20::hchacha::<chacha20::R20>(
+            &(*key).into(),
+            &hchacha_input.into(),
+        )));
+        let mut ietf_nonce = [0u8; 12];
+        ietf_nonce
+            .get_mut(4..)
+            .ok_or(AeadError)?
+            .copy_from_slice(tail);
+        Ok((subkey, ring::aead::Nonce::assume_unique_for_key(ietf_nonce)))
     }
 }
 

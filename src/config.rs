@@ -2,7 +2,6 @@
 //! the `Set-Cookie` strings prepared once from it.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
@@ -306,10 +305,11 @@ impl CookieTemplate {
 
     /// Starts a `Set-Cookie` header: `name=`. The value is appended by the caller, then
     /// [`CookieTemplate::finish`].
-    pub(crate) fn start(&self) -> String {
-        // Room for a typical session without growing.
-        let mut header = String::with_capacity(self.prefix.len() + 512 + self.suffix_len());
-        header.push_str(&self.prefix);
+    pub(crate) fn start(&self) -> Vec<u8> {
+        // Room for a typical session without growing. Bytes, not a `String`: the header
+        // ends as a `HeaderValue`, which checks its bytes anyway.
+        let mut header = Vec::with_capacity(self.prefix.len() + 512 + self.suffix_len());
+        header.extend_from_slice(self.prefix.as_bytes());
         header
     }
 
@@ -325,11 +325,15 @@ impl CookieTemplate {
 
     /// Appends the attributes (and Max-Age) to a header begun with
     /// [`CookieTemplate::start`].
-    pub(crate) fn finish(&self, header: &mut String, max_age: Option<Duration>) {
-        header.push_str(&self.attributes);
+    pub(crate) fn finish(&self, header: &mut Vec<u8>, max_age: Option<Duration>) {
+        header.extend_from_slice(self.attributes.as_bytes());
         if let Some(max_age) = max_age {
-            // Writing to a String cannot fail.
-            let _ = write!(header, "; Max-Age={}", max_age.whole_seconds());
+            header.extend_from_slice(b"; Max-Age=");
+            header.extend_from_slice(
+                itoa::Buffer::new()
+                    .format(max_age.whole_seconds())
+                    .as_bytes(),
+            );
         }
     }
 
@@ -337,9 +341,9 @@ impl CookieTemplate {
     #[cfg(test)]
     pub(crate) fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> String {
         let mut header = self.start();
-        header.push_str(value);
+        header.extend_from_slice(value.as_bytes());
         self.finish(&mut header, max_age);
-        header
+        String::from_utf8(header).unwrap_or_default()
     }
 
     /// The cookie value inside a header made by [`CookieTemplate::set_cookie`].

@@ -400,8 +400,13 @@ impl Pending {
                 }
             }
         };
-        self.conclude(response.map(ResponseBody::inner), action)
-            .await
+        let response = response.map(ResponseBody::inner);
+        if self.ends_session(&action).is_none() {
+            return self.apply(response, action);
+        }
+        // Only with a store (revocation or overflow): kept in its own allocation so that the
+        // stateless path's future stays small.
+        Box::pin(self.conclude(response, action)).await
     }
 
     fn apply<B>(

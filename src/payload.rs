@@ -250,16 +250,32 @@ struct DataRef<'a>(&'a HashMap<String, Value>);
 
 impl Serialize for DataRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Sorted, so that one record always encodes to the same bytes.
-        let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut map = serializer.serialize_map(Some(entries.len()))?;
-        for (key, value) in entries {
-            map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+        // Sorted, so that one record always encodes to the same bytes; sorted on the stack
+        // for the usual handful of keys (no allocation on the request path).
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        if self.0.len() <= SORT_ON_STACK {
+            let mut entries: [Option<(&String, &Value)>; SORT_ON_STACK] = [None; SORT_ON_STACK];
+            for (slot, entry) in entries.iter_mut().zip(self.0.iter()) {
+                *slot = Some(entry);
+            }
+            let entries = entries.get_mut(..self.0.len()).unwrap_or_default();
+            entries.sort_unstable_by(|a, b| a.map(|(key, _)| key).cmp(&b.map(|(key, _)| key)));
+            for (key, value) in entries.iter().flatten() {
+                map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+            }
+        } else {
+            let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, value) in entries {
+                map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+            }
         }
         map.end()
     }
 }
+
+/// Up to this many keys, [`DataRef`] sorts them in an array on the stack.
+const SORT_ON_STACK: usize = 16;
 
 /// A value with the number of arrays/objects around it.
 struct ValueRef<'a> {
@@ -348,11 +364,15 @@ impl Serialize for ObjectRef<'_> {
 /// so that the decoder always accepts what the encoder wrote).
 fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
     let secs = date.unix_timestamp();
-    match secs.checked_add(1) {
-        Some(up) if date.nanosecond() > 0 && OffsetDateTime::from_unix_timestamp(up).is_ok() => up,
-        _ => secs,
+    if date.nanosecond() > 0 && secs < LAST_WHOLE_SECOND {
+        secs + 1
+    } else {
+        secs
     }
 }
+
+/// The last whole second `time` can represent (what `from_unix_timestamp` still accepts).
+const LAST_WHOLE_SECOND: i64 = time::UtcDateTime::MAX.unix_timestamp();
 
 // ---------------------------------------------------------------------------------------
 // Decoding

@@ -171,9 +171,9 @@ impl KeyRing {
     /// assert!(keys.open("other-name", &value).is_none());
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
-        let mut value = String::new();
+        let mut value = Vec::new();
         self.seal_payload_into(cookie_name, sealed.view(), &mut value, 0, MAX_VALUE_LEN)?;
-        Ok(value)
+        base64_text(value)
     }
 
     /// [`KeyRing::seal`] with a caller-chosen nonce, for frozen test vectors only.
@@ -193,7 +193,7 @@ impl KeyRing {
         sealed: &SealedRecord,
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, Error> {
-        let mut value = String::new();
+        let mut value = Vec::new();
         self.seal_view(
             cookie_name,
             sealed.view(),
@@ -201,7 +201,7 @@ impl KeyRing {
             &mut value,
             (0, MAX_VALUE_LEN),
         )?;
-        Ok(value)
+        base64_text(value)
     }
 
     /// [`KeyRing::dangerous_seal_with_nonce`] as format version 2
@@ -228,9 +228,9 @@ impl KeyRing {
             checked_at,
             stored: false,
         });
-        let mut value = String::new();
+        let mut value = Vec::new();
         self.seal_view(cookie_name, view, &nonce, &mut value, (0, MAX_VALUE_LEN))?;
-        Ok(value)
+        base64_text(value)
     }
 
     /// Opens a cookie value sealed for `cookie_name` under any key of the ring, and checks
@@ -288,7 +288,7 @@ impl KeyRing {
         &self,
         cookie_name: &str,
         payload: PayloadView<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
         then: usize,
         max_len: usize,
     ) -> Result<(), Error> {
@@ -302,7 +302,7 @@ impl KeyRing {
         cookie_name: &str,
         payload: PayloadView<'_>,
         nonce: &[u8; NONCE_LEN],
-        out: &mut String,
+        out: &mut Vec<u8>,
         (then, max_len): (usize, usize),
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
@@ -330,8 +330,17 @@ impl KeyRing {
         })
         .map_err(|_| Error::new(ErrorKind::Cipher))?;
         envelope.extend_from_slice(&tag);
+        // Encoded straight into the caller's buffer (as bytes: the base64 alphabet is ASCII).
+        let start = out.len();
         out.reserve(size + then);
-        URL_SAFE_NO_PAD.encode_string(&envelope, out);
+        out.resize(start + size, 0);
+        let written = out
+            .get_mut(start..)
+            .and_then(|tail| URL_SAFE_NO_PAD.encode_slice(&envelope, tail).ok());
+        if written != Some(size) {
+            out.truncate(start);
+            return Err(Error::new(ErrorKind::Cipher));
+        }
         Ok(())
     }
 
@@ -431,6 +440,11 @@ impl<'a> Envelope<'a> {
             tag,
         })
     }
+}
+
+/// A sealed value as text (base64url is ASCII, so this never fails in practice).
+fn base64_text(value: Vec<u8>) -> Result<String, Error> {
+    String::from_utf8(value).map_err(|_| Error::new(ErrorKind::Cipher))
 }
 
 /// Length of the unpadded base64 encoding of `bytes` bytes.

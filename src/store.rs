@@ -37,7 +37,7 @@ pub(crate) struct Saved {
     pub(crate) id: Id,
 }
 
-fn to_header(header: String) -> Result<HeaderValue, Error> {
+fn to_header(header: Vec<u8>) -> Result<HeaderValue, Error> {
     HeaderValue::try_from(header).map_err(|_| Error::new(ErrorKind::Cipher))
 }
 
@@ -260,7 +260,7 @@ impl RequestStore {
             let fits = self.seal_cookie(&state, &plan, record.id, &record.data, false);
             (fits, plan, state.incoming_stored && plan.same_session)
         };
-        let saved = match (fits, &self.shared.overflow) {
+        let (saved, keep) = match (fits, &self.shared.overflow) {
             (Ok(saved), overflow) => {
                 // A chunked cookie cannot be read back from its first header: keep the
                 // record for a later `load` in this request.
@@ -276,8 +276,7 @@ impl RequestStore {
                     }
                     self.state().incoming_stored = false;
                 }
-                self.state().saved_record = keep;
-                saved
+                (saved, keep)
             }
             (Err(err), Some(overflow))
                 if matches!(
@@ -299,11 +298,16 @@ impl RequestStore {
                     state.incoming_stored = true;
                 }
                 state.saved_record = Some(record.clone());
-                self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?
+                let saved = self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?;
+                state.saved = Some(saved);
+                state.deleted = false;
+                return Ok(());
             }
             (Err(err), _) => return Err(err.into()),
         };
+        // One lock for all three (this is every request that writes its session).
         let mut state = self.state();
+        state.saved_record = keep;
         state.saved = Some(saved);
         state.deleted = false;
         Ok(())
@@ -411,6 +415,7 @@ impl RequestStore {
         if config.chunks > 1 {
             let value = header
                 .get(cookie.prefix_len()..value_end)
+                .and_then(|value| std::str::from_utf8(value).ok())
                 .ok_or(Error::new(ErrorKind::Cipher))?;
             return self.seal_chunks(value, max_age, id, size);
         }
@@ -451,15 +456,20 @@ impl RequestStore {
         let mut request = 2 * (count - 1);
         let mut headers = Vec::with_capacity(count);
         for (index, part) in parts.into_iter().enumerate() {
-            let mut header = String::with_capacity(budget);
+            let mut header = Vec::with_capacity(budget);
             if index == 0 {
-                header.push_str(&cookie.start());
-                header.push(char::from(b'0' + u8::try_from(count).unwrap_or(0)));
-                header.push('.');
+                header.extend_from_slice(&cookie.start());
+                header.push(b'0' + u8::try_from(count).unwrap_or(0));
+                header.push(b'.');
             } else {
-                header.push_str(cookie.chunk_prefix(index).ok_or_else(|| too_many.clone())?);
+                header.extend_from_slice(
+                    cookie
+                        .chunk_prefix(index)
+                        .ok_or_else(|| too_many.clone())?
+                        .as_bytes(),
+                );
             }
-            header.push_str(part);
+            header.extend_from_slice(part.as_bytes());
             request += header.len();
             cookie.finish(&mut header, max_age);
             headers.push(to_header(header)?);
