@@ -4,8 +4,14 @@
 #   scripts/bench.sh                  # everything (~30 min on a 2-vCPU machine)
 #   ONLY=revocation scripts/bench.sh  # only the revocation bench (~15-20 min); the report
 #                                     # reuses the other results of the last run
+#   ONLY=storage scripts/bench.sh     # only the storage bench (overflow, chunks; ~8 min)
+#   ONLY=load scripts/bench.sh        # only scripts/load-compare.sh (end to end, sockets)
+#   ONLY=classic scripts/bench.sh     # only the middleware + primitives benches
 #   SKIP_REVOCATION=1 scripts/bench.sh # everything but the revocation bench (reuses its
 #                                     # results of the last run, if any)
+#   SKIP_STORAGE=1, SKIP_LOAD=1       # likewise for the storage bench and the load run
+#   SKIP_SERIES=1 scripts/bench.sh    # the middleware bench without its size-series cases
+#                                     # (`series/...`), which keep their last results
 #   SKIP_CRITERION=1 scripts/bench.sh # reuse the criterion results already in target/criterion
 #   SKIP_VALGRIND=1 scripts/bench.sh  # reuse the callgrind/dhat results from the last run
 #   SKIP_SIZES=1 scripts/bench.sh     # reuse the cookie sizes from the last run
@@ -16,7 +22,7 @@
 #                                     # loaded the machine during the first run
 #
 # Steps:
-#   1. build the benches (`cargo bench --no-run`), find the three bench executables;
+#   1. build the benches (`cargo bench --no-run`), find the four bench executables;
 #   2. criterion: the middleware, primitives and revocation bench executables from step 1,
 #      run as `cargo bench --bench <name>` runs them (results in
 #      target/criterion/<group>/<function>/new/{estimates,sample}.json; the revocation
@@ -35,12 +41,18 @@
 #   6. callgrind profiles of sealed/steady_rw, steady_ro and rw_3KB, and of the revocation
 #      cases in PROFILE_REV_CASES, restricted to the request loop
 #      (`--toggle-collect=*driver_loop*`), annotated with callgrind_annotate;
-#   7. scripts/bench_report.py writes BENCHMARKS.md and docs/bench-chart.svg.
+#   7. the storage bench (overflow to a store, chunks): criterion (target/criterion/storage/),
+#      `storage --sizes`, `storage --interleaved`, callgrind and dhat per case (`--driver`);
+#   8. scripts/load-compare.sh, if it is there: end to end over real sockets (its own
+#      report fragment, bench-report/load-section.md);
+#   9. scripts/bench_report.py writes BENCHMARKS.md, docs/bench-chart.svg and
+#      docs/bench-size-series.svg.
 #
 # Raw results go to target/bench-report/ (each part's files are wiped when that part
 # runs again), so every run starts clean; only the criterion history in target/criterion
 # accumulates, and the report reads only the ids the benches list now. The revocation
-# bench's files are rev-* (and profile-rev/), so that ONLY=revocation keeps the others.
+# bench's files are rev-* (and profile-rev/), the storage bench's storage-*, so that
+# ONLY=revocation or ONLY=storage keeps the others.
 #
 # The revocation bench starts private PostgreSQL and Redis servers on loopback
 # (tests/support/servers.rs; scripts/install-test-deps.sh installs them), one per process.
@@ -62,17 +74,31 @@ INTERLEAVED_ROUNDS=${INTERLEAVED_ROUNDS:-100}  # revocation --interleaved: round
 INTERLEAVED_SLICE_MS=${INTERLEAVED_SLICE_MS:-20} # ... of one slice per case
 # Revocation cases profiled with callgrind_annotate (self cost by crate).
 PROFILE_REV_CASES=${PROFILE_REV_CASES:-sealed/steady_rw sealed_rev_memory/steady_rw sealed_rev_postgres/steady_rw ts_postgres/steady_rw sealed_rev_redis/steady_rw ts_redis/steady_rw}
+SN1=${SN1:-300}         # storage requests, small run
+SN2=${SN2:-1500}        # storage requests, large run
+MW_ROUNDS=${MW_ROUNDS:-40}   # middleware --interleaved: rounds ...
+MW_SLICE_MS=${MW_SLICE_MS:-15} # ... of one slice per case
+STORAGE_ROUNDS=${STORAGE_ROUNDS:-100}      # storage --interleaved: rounds ...
+STORAGE_SLICE_MS=${STORAGE_SLICE_MS:-20}   # ... of one slice per case
+STORAGE_DHAT=${STORAGE_DHAT:-1}            # storage: dhat too (empty: callgrind only)
 
-# Which parts run: the middleware + primitives benches ("classic") and the revocation bench.
+# Which parts run: the middleware + primitives benches ("classic"), the revocation bench,
+# the storage bench and the end-to-end load run.
 RUN_CLASSIC=1
 RUN_REV=1
+RUN_STORAGE=1
+RUN_LOAD=1
 case "${ONLY:-}" in
   "") ;;
-  revocation) RUN_CLASSIC= ;;
-  classic | middleware) RUN_REV= ;;
-  *) echo "ONLY=$ONLY: expected revocation or classic" >&2; exit 1 ;;
+  revocation) RUN_CLASSIC= RUN_STORAGE= RUN_LOAD= ;;
+  storage) RUN_CLASSIC= RUN_REV= RUN_LOAD= ;;
+  load) RUN_CLASSIC= RUN_REV= RUN_STORAGE= ;;
+  classic | middleware) RUN_REV= RUN_STORAGE= RUN_LOAD= ;;
+  *) echo "ONLY=$ONLY: expected revocation, storage, load or classic" >&2; exit 1 ;;
 esac
 [ -z "${SKIP_REVOCATION:-}" ] || RUN_REV=
+[ -z "${SKIP_STORAGE:-}" ] || RUN_STORAGE=
+[ -z "${SKIP_LOAD:-}" ] || RUN_LOAD=
 
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -108,16 +134,20 @@ if [ -n "${REUSE_BUILD:-}" ]; then
   MW=$(sed -n 's/^middleware=//p' "$OUT/meta-build.env")
   PR=$(sed -n 's/^primitives=//p' "$OUT/meta-build.env")
   RV=$(sed -n 's/^revocation=//p' "$OUT/meta-rev-build.env")
+  ST=$(sed -n 's/^storage=//p' "$OUT/meta-storage-build.env" 2>/dev/null || true)
   log "reusing the executables of the last build"
 else
   MW=$(exe middleware | tail -1)
   PR=$(exe primitives | tail -1)
   RV=$(exe revocation | tail -1)
+  ST=$(exe storage | tail -1)
 fi
-[ -x "$MW" ] && [ -x "$PR" ] && [ -x "$RV" ] || { echo "bench executables not found" >&2; exit 1; }
+[ -x "$MW" ] && [ -x "$PR" ] && [ -x "$RV" ] && [ -x "$ST" ] ||
+  { echo "bench executables not found" >&2; exit 1; }
 echo "middleware: $MW" >&2
 echo "primitives: $PR" >&2
 echo "revocation: $RV" >&2
+echo "storage: $ST" >&2
 if [ -z "${REPORT_ONLY:-}" ] && [ -z "${REUSE_BUILD:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   # What was built: the commit, and whether src/ or the manifest had uncommitted changes.
   {
@@ -136,11 +166,20 @@ if [ -z "${REPORT_ONLY:-}" ] && [ -z "${REUSE_BUILD:-}" ] && [ -n "$RUN_REV" ]; 
     echo "revocation=$RV"
   } >"$OUT/meta-rev-build.env"
 fi
+if [ -z "${REPORT_ONLY:-}" ] && [ -z "${REUSE_BUILD:-}" ] && [ -n "$RUN_STORAGE" ]; then
+  {
+    echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "dirty=$(git status --porcelain -- src Cargo.toml Cargo.lock benches 2>/dev/null | wc -l)"
+    echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "storage=$ST"
+  } >"$OUT/meta-storage-build.env"
+fi
 
 if [ -n "${REPORT_ONLY:-}" ]; then
   SKIP_CRITERION=1
   SKIP_VALGRIND=1
   SKIP_SIZES=1
+  RUN_LOAD=
 fi
 
 # --- meta: one file per phase (start, end, load), so a partial re-run keeps the others ---
@@ -161,10 +200,13 @@ phase_end() { # phase name, extra lines...
 }
 
 ids() { python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(sys.argv[1])]' "$1"; }
+# The middleware cases this run measures: all, or without the size series (SKIP_SERIES=1).
+mw_ids() { ids "$OUT/cases.jsonl" | { if [ -n "${SKIP_SERIES:-}" ]; then grep -v '/series_' || true; else cat; fi; }; }
 safe() { echo "$1" | tr '/' '~'; }
 "$MW" --list >"$OUT/cases.jsonl"
 "$PR" --list >"$OUT/prims.jsonl"
 "$RV" --list >"$OUT/rev-cases.jsonl"
+"$ST" --list >"$OUT/storage-cases.jsonl"
 
 # A middleware case that fails its checks (a panic naming it) is recorded in failed.tsv
 # (id, phase, the panic message) and left out; the other cases still run.
@@ -185,7 +227,7 @@ if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   # that a case failing its checks does not take the others with it.
   log "criterion: $(basename "$MW"), one case per process"
   : >"$OUT/criterion-middleware.log"
-  for id in $(ids "$OUT/cases.jsonl"); do
+  for id in $(mw_ids); do
     one="$OUT/criterion-one.log"
     rc=0
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$MW" --bench "^${id}\$") >"$one" 2>&1 || rc=$?
@@ -214,7 +256,10 @@ if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   log "cookie sizes and floor check"
   "$MW" --sizes >"$OUT/sizes.jsonl"
   "$PR" --check >"$OUT/floor_check.jsonl"
-  phase_end sizes
+  log "middleware: every steady case interleaved, $MW_ROUNDS rounds of ${MW_SLICE_MS} ms slices"
+  "$MW" --interleaved "$MW_ROUNDS" "$MW_SLICE_MS" >"$OUT/interleaved.jsonl" \
+    2>"$OUT/interleaved.log"
+  phase_end sizes "interleaved_rounds=$MW_ROUNDS" "interleaved_slice_ms=$MW_SLICE_MS"
 fi
 if [ -z "${SKIP_SIZES:-}" ] && [ -n "$RUN_REV" ]; then
   phase_start rev-timing
@@ -237,12 +282,20 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start valgrind
   rm -rf "$OUT/callgrind" "$OUT/dhat" "$OUT/profile"
   mkdir -p "$OUT/callgrind" "$OUT/dhat" "$OUT/profile"
-  : >"$OUT/callgrind.tsv"
-  : >"$OUT/dhat.tsv"
+  if [ -n "${SKIP_SERIES:-}" ]; then
+    # Keep the size series' results of the last run.
+    for f in callgrind.tsv dhat.tsv; do
+      grep -P '/series_' "$OUT/$f" >"$OUT/$f.keep" 2>/dev/null || true
+      mv "$OUT/$f.keep" "$OUT/$f"
+    done
+  else
+    : >"$OUT/callgrind.tsv"
+    : >"$OUT/dhat.tsv"
+  fi
 
   sed -i '/\tvalgrind\t/d' "$OUT/failed.tsv" 2>/dev/null || true
   log "callgrind + dhat: middleware cases (N=$N1 and N=$N2)"
-  for id in $(ids "$OUT/cases.jsonl"); do
+  for id in $(mw_ids); do
     s=$(safe "$id")
     for n in "$N1" "$N2"; do
       rc=0
@@ -337,7 +390,66 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_REV" ]; then
     "n1=$RN1" "n2=$RN2" "valgrind=$(valgrind --version)"
 fi
 
-# --- 7. report -------------------------------------------------------------------------
+# --- 7. storage: overflow to a store, chunks ---------------------------------------------
+if [ -n "$RUN_STORAGE" ] && [ -z "${SKIP_CRITERION:-}" ]; then
+  phase_start storage-criterion
+  log "criterion: $(basename "$ST")"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "$ST" --bench) 2>&1 |
+    tee "$OUT/criterion-storage.log" |
+    { grep -E '^[a-z_]+/[A-Za-z0-9_]+ +time:' >&2 || true; }
+  phase_end storage-criterion "command=<bench executable> --bench (as cargo bench --bench storage)"
+fi
+if [ -n "$RUN_STORAGE" ] && [ -z "${SKIP_SIZES:-}" ]; then
+  phase_start storage-timing
+  log "storage: cookie sizes; every case interleaved, $STORAGE_ROUNDS rounds of ${STORAGE_SLICE_MS} ms slices"
+  "$ST" --sizes >"$OUT/storage-sizes.jsonl"
+  "$ST" --interleaved "$STORAGE_ROUNDS" "$STORAGE_SLICE_MS" \
+    >"$OUT/storage-interleaved.jsonl" 2>"$OUT/storage-interleaved.log"
+  phase_end storage-timing "interleaved_rounds=$STORAGE_ROUNDS" \
+    "interleaved_slice_ms=$STORAGE_SLICE_MS"
+fi
+if [ -n "$RUN_STORAGE" ] && [ -z "${SKIP_VALGRIND:-}" ]; then
+  command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
+  phase_start storage-valgrind
+  rm -rf "$OUT/storage-callgrind" "$OUT/storage-dhat"
+  mkdir -p "$OUT/storage-callgrind" "$OUT/storage-dhat"
+  : >"$OUT/storage-callgrind.tsv"
+  : >"$OUT/storage-dhat.tsv"
+  # As for revocation: this process only (the servers are other processes).
+  log "callgrind${STORAGE_DHAT:+ + dhat}: storage cases (N=$SN1 and N=$SN2)"
+  for id in $(ids "$OUT/storage-cases.jsonl"); do
+    s=$(safe "$id")
+    for n in "$SN1" "$SN2"; do
+      valgrind --tool=callgrind --callgrind-out-file="$OUT/storage-callgrind/$s.$n.out" \
+        "$ST" --driver "$id" "$n" 2>"$OUT/storage-callgrind/$s.$n.log"
+      ir=$(sed -n 's/^summary: //p' "$OUT/storage-callgrind/$s.$n.out")
+      printf 'storage\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/storage-callgrind.tsv"
+      rm -f "$OUT/storage-callgrind/$s.$n.out"
+      [ -n "$STORAGE_DHAT" ] || continue
+      valgrind --tool=dhat --dhat-out-file=/dev/null \
+        "$ST" --driver "$id" "$n" 2>"$OUT/storage-dhat/$s.$n.log"
+      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
+        "$OUT/storage-dhat/$s.$n.log" | tr -d ,)
+      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$OUT/storage-dhat.tsv"
+    done
+    echo "  $id" >&2
+  done
+  phase_end storage-valgrind "n1=$SN1" "n2=$SN2" "dhat=${STORAGE_DHAT:-no}" \
+    "valgrind=$(valgrind --version)"
+fi
+
+# --- 8. end to end over real sockets (scripts/load-compare.sh, its own report fragment) ----
+if [ -n "$RUN_LOAD" ]; then
+  if [ -x "$ROOT/scripts/load-compare.sh" ]; then
+    log "end to end: scripts/load-compare.sh"
+    CARGO_TARGET_DIR="$TARGET_DIR" "$ROOT/scripts/load-compare.sh" >&2 ||
+      echo "scripts/load-compare.sh failed (exit $?); the report says so" >&2
+  else
+    log "end to end: scripts/load-compare.sh is not there; skipped"
+  fi
+fi
+
+# --- 9. report -------------------------------------------------------------------------
 log "report"
 python3 "$ROOT/scripts/bench_report.py" --out "$OUT" --criterion "$TARGET_DIR/criterion" \
   --repo "$ROOT"
