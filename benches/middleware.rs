@@ -3,8 +3,11 @@
 //! Cases (see `common::cases`): the baseline without a session layer; tower-sessions 0.14 +
 //! `MemoryStore`; tower-sessions-cookie-store 0.5 (private); axum-extra `PrivateCookieJar`;
 //! and this crate (fresh, steady read-only, steady read+write, a cookie under an older key,
-//! ~100 B / ~1 KB / ~3 KB of session data). Each case is primed and verified before it is
-//! timed.
+//! ~100 B / ~1 KB / ~3 KB of session data, the last with the cookie budget raised to 4096).
+//! Every steady case again for two more payload shapes (`…@bytes`: the CSRF token as 32
+//! bytes, an array of numbers; `…@numeric`: numbers and nested arrays), and a size series
+//! (`…/series_<n>B`: 0 to the default cookie budget) for this crate, tower-sessions and
+//! tower-sessions-cookie-store. Each case is primed and verified before it is timed.
 //!
 //! Modes (the first matching argument wins; otherwise criterion runs):
 //!
@@ -12,6 +15,10 @@
 //!   without criterion and exit. `scripts/bench.sh` runs this under
 //!   `valgrind --tool=callgrind` and `--tool=dhat` for two values of `N` and takes the
 //!   difference, so start-up, priming and verification cancel out.
+//! - `--interleaved <rounds> <slice-ms>`: every case but the first visits in one process,
+//!   round-robin in slices, a new random order each round (`common::interleave`); prints
+//!   (JSON) the median, p10 and p90 over the rounds per case, for ratios that hold up under
+//!   background load.
 //! - `--sizes`: print cookie sizes (JSON lines): the whole `Set-Cookie` for the typical
 //!   payload under each store, and the largest session data that still fits.
 //! - `--list`: print the cases (JSON lines).
@@ -30,6 +37,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use serde_json::json;
 
+use common::interleave::{self, flag_args};
 use common::{Prepared, Prime, Size};
 
 fn main() {
@@ -41,6 +49,10 @@ fn main() {
             .and_then(|n| n.parse().ok())
             .expect("--driver <case-id> <N>");
         driver(id, n);
+        return;
+    }
+    if let Some((rounds, slice)) = flag_args(&args, "--interleaved", "<rounds> <slice-ms>") {
+        interleaved(rounds, Duration::from_millis(slice));
         return;
     }
     if args.iter().any(|a| a == "--sizes") {
@@ -57,6 +69,8 @@ fn main() {
                     "variant": case.variant(),
                     "path": case.path,
                     "prime": format!("{:?}", case.prime),
+                    "shape": case.shape().map(common::Shape::label),
+                    "data_json": case.data_json(),
                     "set_cookie": case.set_cookie,
                 })
             );
@@ -113,6 +127,22 @@ fn bench_all(c: &mut Criterion) {
         }
         group.finish();
     }
+}
+
+/// `--interleaved`: every case that reuses its cookie (all but first visits, whose server-side
+/// stores would grow), round-robin in slices.
+fn interleaved(rounds: usize, slice: Duration) {
+    let rt = common::runtime();
+    let cases: Vec<_> = common::cases()
+        .into_iter()
+        .filter(|c| !matches!(c.prime, Prime::Fresh))
+        .collect();
+    let ids: Vec<String> = cases.iter().map(|c| c.id.to_owned()).collect();
+    let prepared = cases
+        .iter()
+        .map(|c| rt.block_on(common::prepare(c)))
+        .collect();
+    interleave::interleaved(&rt, &ids, prepared, rounds, slice, |_, _| None);
 }
 
 /// `--driver`: prime, verify, then `n` requests in one `block_on`.
@@ -269,6 +299,34 @@ fn sizes() {
                 };
                 println!("{row}");
             }
+        }
+        // The size series: this crate's steady Set-Cookie at each point (typical payload +
+        // filler; the first point is the counter alone, `series_0B`).
+        for case in common::cases()
+            .into_iter()
+            .filter(|c| c.variant().starts_with("series_"))
+        {
+            let filler = match case.prime {
+                Prime::Data(_, filler) => Some(filler),
+                _ => None,
+            };
+            let (set_cookie, cookie_header) = match filler {
+                Some(filler) => steady_set_cookie_lengths(case.build, "id", filler, 3)
+                    .await
+                    .map(|(l, c)| (median(&l), c))
+                    .unzip(),
+                None => (None, None),
+            };
+            println!(
+                "{}",
+                json!({
+                    "kind": "series", "id": case.id, "family": case.family(),
+                    "data_json": case.data_json(),
+                    "set_cookie": if case.family() == "sealed" { set_cookie } else { None },
+                    "cookie_header": if case.family() == "sealed" { cookie_header } else { None },
+                    "budget": tower_sessions_sealed::DEFAULT_COOKIE_BUDGET,
+                })
+            );
         }
         for (label, build, _) in size_subjects() {
             if label != "sealed" && label != "tsc_private" {

@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 use tower_sessions_sealed::session::{Id, Record};
 use tower_sessions_sealed::{Key, KeyRing, SealedRecord};
 
-use common::Size;
+use common::{Shape, Size};
 
 /// The cookie name every sealed value is bound to (the crate's default).
 const NAME: &str = "id";
@@ -128,8 +128,12 @@ fn unix_seconds_ceil(date: OffsetDateTime) -> i64 {
 }
 
 fn inputs(label: &'static str, filler: Option<usize>) -> Inputs {
-    let data: HashMap<String, Value> = match filler {
-        Some(filler) => common::session_data(filler).into_iter().collect(),
+    shaped_inputs(label, filler.map(|f| (Shape::Str, f)))
+}
+
+fn shaped_inputs(label: &'static str, data: Option<(Shape, usize)>) -> Inputs {
+    let data: HashMap<String, Value> = match data {
+        Some((shape, filler)) => common::shape_data(shape, filler).into_iter().collect(),
         None => HashMap::new(),
     };
     let now = OffsetDateTime::now_utc();
@@ -162,10 +166,14 @@ fn inputs(label: &'static str, filler: Option<usize>) -> Inputs {
     }
 }
 
-/// The minimal record (no data) and the three data sizes.
+/// The minimal record (no data), the three data sizes, and the typical size in the other
+/// payload shapes (`100B@bytes`, `100B@numeric`: the floors of the middleware bench's
+/// `…@bytes` and `…@numeric` cases).
 fn all_inputs() -> Vec<Inputs> {
     let mut all = vec![inputs("minimal", None)];
     all.extend(Size::ALL.map(|size| inputs(size.label(), Some(size.filler()))));
+    all.push(shaped_inputs("100B@bytes", Some((Shape::Bytes, 0))));
+    all.push(shaped_inputs("100B@numeric", Some((Shape::Numeric, 0))));
     all
 }
 

@@ -9,6 +9,7 @@
 //! | `GET /` | reads `counter` from the session, writes `counter + 1`, answers the new value |
 //! | `GET /ro` | reads `counter`, answers it, writes nothing |
 //! | `GET /login/{filler}` | writes the typical payload (+ a `prefs` string of `filler` chars), answers `1` |
+//! | `GET /login/{shape}/{filler}` | the same for a payload shape ([`Shape`]: `bytes`, `numeric`) |
 //!
 //! The baseline has the same routes with handlers that answer `1` without a session.
 //!
@@ -93,13 +94,66 @@ impl Size {
     }
 }
 
+/// The 32 bytes of the CSRF token.
+fn csrf_bytes() -> Vec<u8> {
+    (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect()
+}
+
 /// The 32-byte CSRF token, as the 43-char unpadded base64url string apps usually store.
 fn csrf_token() -> String {
-    let mut bytes = [0u8; 32];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+    URL_SAFE_NO_PAD.encode(csrf_bytes())
+}
+
+/// The shape of the session data (issue 12): how the same kind of session is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// The typical payload, the CSRF token as a 43-char base64url string ("token as string").
+    Str,
+    /// The same fields, the CSRF token as its 32 bytes, which serde writes as an array of 32
+    /// numbers ("token as bytes": `serde_json::to_value(Vec<u8>)`).
+    Bytes,
+    /// A payload dominated by numbers and nested arrays: the counter and user id, arrays of
+    /// arrays of integers and of floats, a list of timestamps (about twice the typical
+    /// payload's JSON).
+    Numeric,
+}
+
+impl Shape {
+    /// Every shape, the typical one first.
+    pub(crate) const ALL: [Shape; 3] = [Shape::Str, Shape::Bytes, Shape::Numeric];
+
+    /// The name used in routes and reports.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Shape::Str => "string",
+            Shape::Bytes => "bytes",
+            Shape::Numeric => "numeric",
+        }
     }
-    URL_SAFE_NO_PAD.encode(bytes)
+
+    /// What a case id of this shape ends with (`sealed/steady_rw@bytes`); none for the
+    /// typical shape, whose ids are the original ones.
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            Shape::Str => "",
+            Shape::Bytes => "@bytes",
+            Shape::Numeric => "@numeric",
+        }
+    }
+
+    fn parse(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.label() == label)
+    }
+
+    /// The `GET` path that writes this shape's data with `filler` extra characters.
+    pub(crate) fn login_path(self, filler: usize) -> String {
+        match self {
+            Shape::Str => format!("/login/{filler}"),
+            _ => format!("/login/{}/{filler}", self.label()),
+        }
+    }
 }
 
 /// `filler` printable characters (varied, so nothing downstream can shortcut them).
@@ -125,10 +179,92 @@ pub(crate) fn session_data(filler: usize) -> BTreeMap<String, Value> {
     data
 }
 
+/// The session entries of `shape` (see [`Shape`]), with `counter = 1` and, when
+/// `filler > 0`, a `prefs` string of that many characters. Keys in ascending order.
+pub(crate) fn shape_data(shape: Shape, filler: usize) -> BTreeMap<String, Value> {
+    match shape {
+        Shape::Str => session_data(filler),
+        Shape::Bytes => {
+            let mut data = session_data(filler);
+            data.insert(
+                "csrf".to_owned(),
+                serde_json::to_value(csrf_bytes()).unwrap(),
+            );
+            data
+        }
+        Shape::Numeric => {
+            let mut data = BTreeMap::new();
+            data.insert("counter".to_owned(), json!(1u64));
+            data.insert("user_id".to_owned(), json!(1_234_567_890u64));
+            data.insert(
+                "cart".to_owned(),
+                json!([
+                    [1001, 2, 1999],
+                    [1002, 1, 4950],
+                    [1017, 3, 250],
+                    [1234, 1, 12000],
+                    [2048, 5, 75]
+                ]),
+            );
+            data.insert(
+                "geo".to_owned(),
+                json!([
+                    [48.8566, 2.3522],
+                    [51.5072, -0.1276],
+                    [40.7128, -74.006],
+                    [35.6764, 139.65]
+                ]),
+            );
+            data.insert(
+                "scores".to_owned(),
+                json!([
+                    [0.5, 0.25, 0.125],
+                    [1.5, 2.75, 3.875],
+                    [10.0625, -4.5, 99.9]
+                ]),
+            );
+            data.insert(
+                "recent".to_owned(),
+                json!([
+                    1_764_590_401u64,
+                    1_764_590_477u64,
+                    1_764_590_512u64,
+                    1_764_590_630u64
+                ]),
+            );
+            if filler > 0 {
+                data.insert("prefs".to_owned(), json!(filler_text(filler)));
+            }
+            data
+        }
+    }
+}
+
+/// Length of [`shape_data`] serialized as one JSON object.
+pub(crate) fn shape_json_len(shape: Shape, filler: usize) -> usize {
+    serde_json::to_vec(&shape_data(shape, filler)).map_or(0, |v| v.len())
+}
+
+/// Filler characters that make the typical payload `json` bytes long as JSON (0: none).
+pub(crate) fn filler_for_json(json: usize) -> usize {
+    if json == 0 {
+        return 0;
+    }
+    // `,"prefs":""` adds 11 bytes around the filler.
+    json.saturating_sub(data_json_len(0) + 11)
+}
+
 /// Length of [`session_data`] serialized as one JSON object: the neutral "session data
 /// size" every table uses.
 pub(crate) fn data_json_len(filler: usize) -> usize {
     serde_json::to_vec(&session_data(filler)).map_or(0, |v| v.len())
+}
+
+/// A typed session for the `PrivateCookieJar` payload cases: one private cookie holding
+/// the struct as JSON, as an app without a session layer would keep it.
+trait JarData: Serialize + for<'de> Deserialize<'de> + Send + 'static {
+    fn new(filler: usize) -> Self;
+    fn counter(&mut self) -> &mut u64;
 }
 
 /// The same data as a typed struct, for the `PrivateCookieJar` payload case (one private
@@ -144,7 +280,7 @@ struct JarSession {
     prefs: String,
 }
 
-impl JarSession {
+impl JarData for JarSession {
     fn new(filler: usize) -> Self {
         Self {
             counter: 1,
@@ -154,6 +290,67 @@ impl JarSession {
             user_id: 1_234_567_890,
             prefs: filler_text(filler),
         }
+    }
+
+    fn counter(&mut self) -> &mut u64 {
+        &mut self.counter
+    }
+}
+
+/// [`JarSession`] with the CSRF token as bytes (`Shape::Bytes`).
+#[derive(Serialize, Deserialize)]
+struct JarSessionBytes {
+    counter: u64,
+    csrf: Vec<u8>,
+    name: String,
+    roles: Vec<String>,
+    user_id: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    prefs: String,
+}
+
+impl JarData for JarSessionBytes {
+    fn new(filler: usize) -> Self {
+        let typical = JarSession::new(filler);
+        Self {
+            counter: typical.counter,
+            csrf: csrf_bytes(),
+            name: typical.name,
+            roles: typical.roles,
+            user_id: typical.user_id,
+            prefs: typical.prefs,
+        }
+    }
+
+    fn counter(&mut self) -> &mut u64 {
+        &mut self.counter
+    }
+}
+
+/// The numeric payload (`Shape::Numeric`) as a typed struct.
+#[derive(Serialize, Deserialize)]
+struct JarSessionNumeric {
+    counter: u64,
+    user_id: u64,
+    cart: Vec<[u64; 3]>,
+    geo: Vec<[f64; 2]>,
+    scores: Vec<[f64; 3]>,
+    recent: Vec<u64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    prefs: String,
+}
+
+impl JarData for JarSessionNumeric {
+    fn new(filler: usize) -> Self {
+        // The same values as `shape_data(Shape::Numeric, filler)`.
+        serde_json::from_value(Value::Object(
+            shape_data(Shape::Numeric, filler).into_iter().collect(),
+        ))
+        .unwrap()
+    }
+
+    fn counter(&mut self) -> &mut u64 {
+        &mut self.counter
     }
 }
 
@@ -186,12 +383,24 @@ async fn session_login(session: Session, Path(filler): Path<usize>) -> String {
     "1".to_owned()
 }
 
+async fn session_login_shape(
+    session: Session,
+    Path((shape, filler)): Path<(String, usize)>,
+) -> Result<String, StatusCode> {
+    let shape = Shape::parse(&shape).ok_or(StatusCode::NOT_FOUND)?;
+    for (key, value) in shape_data(shape, filler) {
+        session.insert_value(&key, value).await.unwrap();
+    }
+    Ok("1".to_owned())
+}
+
 /// The shape every session case uses, before its layer.
 fn session_routes() -> Router {
     Router::new()
         .route("/", get(session_rw))
         .route("/ro", get(session_ro))
         .route("/login/{filler}", get(session_login))
+        .route("/login/{shape}/{filler}", get(session_login_shape))
 }
 
 async fn session_logout(session: Session) -> &'static str {
@@ -321,41 +530,65 @@ pub(crate) fn app_jar_private() -> Router {
         .with_state(cookie_key())
 }
 
-fn jar_typed(jar: &PrivateCookieJar) -> Option<JarSession> {
+fn jar_typed<T: JarData>(jar: &PrivateCookieJar) -> Option<T> {
     jar.get("s")
         .and_then(|c| serde_json::from_str(c.value()).ok())
 }
 
-async fn jar_typed_rw(jar: PrivateCookieJar) -> (PrivateCookieJar, String) {
-    let Some(mut data) = jar_typed(&jar) else {
+async fn jar_typed_rw<T: JarData>(jar: PrivateCookieJar) -> (PrivateCookieJar, String) {
+    let Some(mut data) = jar_typed::<T>(&jar) else {
         return (jar, "0".to_owned());
     };
-    data.counter += 1;
-    let n = data.counter;
+    *data.counter() += 1;
+    let n = *data.counter();
     let jar = jar.add(jar_cookie("s", serde_json::to_string(&data).unwrap()));
     (jar, n.to_string())
 }
 
-async fn jar_typed_ro(jar: PrivateCookieJar) -> String {
-    jar_typed(&jar).map_or(0, |d| d.counter).to_string()
+async fn jar_typed_ro<T: JarData>(jar: PrivateCookieJar) -> String {
+    jar_typed::<T>(&jar)
+        .map_or(0, |mut d| *d.counter())
+        .to_string()
 }
 
-async fn jar_typed_login(
+async fn jar_typed_login<T: JarData>(
     jar: PrivateCookieJar,
     Path(filler): Path<usize>,
 ) -> (PrivateCookieJar, String) {
-    let data = JarSession::new(filler);
+    let data = T::new(filler);
     let jar = jar.add(jar_cookie("s", serde_json::to_string(&data).unwrap()));
     (jar, "1".to_owned())
 }
 
+async fn jar_typed_login_shape<T: JarData>(
+    jar: PrivateCookieJar,
+    Path((_shape, filler)): Path<(String, usize)>,
+) -> (PrivateCookieJar, String) {
+    jar_typed_login::<T>(jar, Path(filler)).await
+}
+
+fn jar_typed_app<T: JarData>() -> Router {
+    Router::new()
+        .route("/", get(jar_typed_rw::<T>))
+        .route("/ro", get(jar_typed_ro::<T>))
+        .route("/login/{filler}", get(jar_typed_login::<T>))
+        .route("/login/{shape}/{filler}", get(jar_typed_login_shape::<T>))
+        .with_state(cookie_key())
+}
+
 /// axum-extra `PrivateCookieJar` holding the typical payload as JSON in one private cookie.
 pub(crate) fn app_jar_private_typed() -> Router {
-    Router::new()
-        .route("/", get(jar_typed_rw))
-        .route("/ro", get(jar_typed_ro))
-        .route("/login/{filler}", get(jar_typed_login))
-        .with_state(cookie_key())
+    jar_typed_app::<JarSession>()
+}
+
+/// The same with the CSRF token as bytes (`Shape::Bytes`).
+pub(crate) fn app_jar_private_typed_bytes() -> Router {
+    jar_typed_app::<JarSessionBytes>()
+}
+
+/// The same with the numeric payload (`Shape::Numeric`).
+pub(crate) fn app_jar_private_typed_numeric() -> Router {
+    jar_typed_app::<JarSessionNumeric>()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -368,9 +601,9 @@ pub(crate) enum Prime {
     Fresh,
     /// `GET /` twice: the session holds only `counter = 2`.
     Counter,
-    /// `GET /login/{filler}` then `GET /`: the session holds the data of that size with
-    /// `counter = 2`.
-    Data(Size),
+    /// `GET /login/...` ([`Shape::login_path`]) then `GET /`: the session holds the data
+    /// of that shape with that many filler characters, and `counter = 2`.
+    Data(Shape, usize),
     /// Nothing to prime (the baseline).
     Nothing,
 }
@@ -402,7 +635,7 @@ pub(crate) struct Case {
 }
 
 impl Case {
-    const fn new(id: &'static str, build: fn() -> Router, prime: Prime) -> Self {
+    fn new(id: &'static str, build: fn() -> Router, prime: Prime) -> Self {
         Self {
             id,
             build,
@@ -414,13 +647,13 @@ impl Case {
         }
     }
 
-    const fn ro(mut self) -> Self {
+    fn ro(mut self) -> Self {
         self.path = "/ro";
         self.set_cookie = false;
         self
     }
 
-    const fn fresh(mut self) -> Self {
+    fn fresh(mut self) -> Self {
         self.expect = Expect::One;
         self
     }
@@ -434,52 +667,192 @@ impl Case {
     pub(crate) fn variant(&self) -> &'static str {
         self.id.split_once('/').map_or(self.id, |(_, v)| v)
     }
+
+    /// The payload shape of the session the case primes (none for fresh and baseline).
+    pub(crate) fn shape(&self) -> Option<Shape> {
+        match self.prime {
+            Prime::Data(shape, _) => Some(shape),
+            Prime::Counter => Some(Shape::Str),
+            Prime::Fresh | Prime::Nothing => None,
+        }
+    }
+
+    /// Length of the primed session's data as one JSON object (`{"counter":2}` for a
+    /// counter-only session; none for fresh and baseline).
+    pub(crate) fn data_json(&self) -> Option<usize> {
+        match self.prime {
+            Prime::Data(shape, filler) => Some(shape_json_len(shape, filler)),
+            Prime::Counter => Some(COUNTER_JSON.len()),
+            Prime::Fresh | Prime::Nothing => None,
+        }
+    }
 }
 
-/// Every middleware case, in report order.
+/// A counter-only session's data as JSON.
+const COUNTER_JSON: &str = r#"{"counter":2}"#;
+
+/// How a case's app is built.
+pub(crate) type Build = fn() -> Router;
+
+/// A case id made at run time (the shape and size-series ids), kept for the process.
+fn leak(id: String) -> &'static str {
+    Box::leak(id.into_boxed_str())
+}
+
+/// The session data sizes (as JSON) of the size series below the budget's limit; the
+/// series also has a counter-only session (`series_0B`) and the largest that fits
+/// ([`series_max_filler`]).
+pub(crate) const SERIES_JSON: [usize; 5] = [256, 512, 1024, 1536, 2048];
+
+/// Filler characters of the largest typical-payload session whose steady `Set-Cookie`
+/// stays within this crate's default cookie budget (`DEFAULT_COOKIE_BUDGET`, 3072 bytes),
+/// found by bisection on a real `app_sealed` (on a thread of its own, so that it can be
+/// called from inside a runtime), once per process.
+pub(crate) fn series_max_filler() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = app_sealed();
+                let fits = |filler: usize| {
+                    let app = app.clone();
+                    async move {
+                        let (login, _) =
+                            full_request(&app, &format!("/login/{filler}"), None).await;
+                        if login.status() != StatusCode::OK {
+                            return false;
+                        }
+                        let mut jar = Jar::default();
+                        jar.update(&login);
+                        let (rw, _) = full_request(&app, "/", jar.header().as_ref()).await;
+                        let longest = set_cookies(&rw).iter().map(String::len).max();
+                        rw.status() == StatusCode::OK
+                            && longest
+                                .is_some_and(|l| l <= tower_sessions_sealed::DEFAULT_COOKIE_BUDGET)
+                    }
+                };
+                let (mut lo, mut hi) = (0usize, 4096usize);
+                assert!(
+                    fits(lo).await && !fits(hi).await,
+                    "series: no budget boundary"
+                );
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2;
+                    if fits(mid).await {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// The size series of one family: a counter-only session, then typical payload + filler
+/// at each of [`SERIES_JSON`] and at the largest that fits the default budget.
+fn series(family: &str, build: fn() -> Router) -> Vec<Case> {
+    let max = series_max_filler();
+    let max_json = data_json_len(max);
+    let mut out = vec![Case::new(
+        leak(format!("{family}/series_0B")),
+        build,
+        Prime::Counter,
+    )];
+    for json in SERIES_JSON.into_iter().filter(|&j| j < max_json) {
+        let filler = filler_for_json(json);
+        out.push(Case::new(
+            leak(format!("{family}/series_{}B", data_json_len(filler))),
+            build,
+            Prime::Data(Shape::Str, filler),
+        ));
+    }
+    out.push(Case::new(
+        leak(format!("{family}/series_{max_json}B")),
+        build,
+        Prime::Data(Shape::Str, max),
+    ));
+    out
+}
+
+/// Every middleware case, in report order: the original cases (typical payload, "token as
+/// string"), each steady case again for the other payload shapes (`…@bytes`,
+/// `…@numeric`), then the size series (`…/series_<n>B`).
 pub(crate) fn cases() -> Vec<Case> {
     use Prime::{Counter, Data, Fresh, Nothing};
-    use Size::{K1, K3, Typical};
+    let typical = Data(Shape::Str, 0);
+    let k1 = Data(Shape::Str, Size::K1.filler());
+    let k3 = Data(Shape::Str, Size::K3.filler());
     let mut baseline = Case::new("baseline/rw", app_baseline, Nothing).fresh();
     baseline.set_cookie = false;
     let rotated = Case {
         issuer: Some(app_sealed_old_key),
         set_cookie: true,
-        ..Case::new("sealed/rotated_ro", app_sealed_rotated, Data(Typical)).ro()
+        ..Case::new("sealed/rotated_ro", app_sealed_rotated, typical).ro()
     };
-    vec![
+    let mut cases = vec![
         baseline,
         // tower-sessions + MemoryStore
         Case::new("ts_memory/fresh", app_ts_memory, Fresh).fresh(),
-        Case::new("ts_memory/steady_ro", app_ts_memory, Data(Typical)).ro(),
-        Case::new("ts_memory/steady_rw", app_ts_memory, Data(Typical)),
+        Case::new("ts_memory/steady_ro", app_ts_memory, typical).ro(),
+        Case::new("ts_memory/steady_rw", app_ts_memory, typical),
         Case::new("ts_memory/rw_counter", app_ts_memory, Counter),
-        Case::new("ts_memory/rw_1KB", app_ts_memory, Data(K1)),
-        Case::new("ts_memory/rw_3KB", app_ts_memory, Data(K3)),
+        Case::new("ts_memory/rw_1KB", app_ts_memory, k1),
+        Case::new("ts_memory/rw_3KB", app_ts_memory, k3),
         // tower-sessions-cookie-store, private
         Case::new("tsc_private/fresh", app_tsc_private, Fresh).fresh(),
-        Case::new("tsc_private/steady_ro", app_tsc_private, Data(Typical)).ro(),
-        Case::new("tsc_private/steady_rw", app_tsc_private, Data(Typical)),
+        Case::new("tsc_private/steady_ro", app_tsc_private, typical).ro(),
+        Case::new("tsc_private/steady_rw", app_tsc_private, typical),
         Case::new("tsc_private/rw_counter", app_tsc_private, Counter),
-        Case::new("tsc_private/rw_1KB", app_tsc_private, Data(K1)),
+        Case::new("tsc_private/rw_1KB", app_tsc_private, k1),
         // axum-extra PrivateCookieJar
         Case::new("jar_private/ro_counter", app_jar_private, Counter).ro(),
         Case::new("jar_private/rw_counter", app_jar_private, Counter),
-        Case::new(
-            "jar_private/rw_typed_100B",
-            app_jar_private_typed,
-            Data(Typical),
-        ),
+        Case::new("jar_private/rw_typed_100B", app_jar_private_typed, typical),
+        Case::new("jar_private/ro_typed_100B", app_jar_private_typed, typical).ro(),
         // this crate
         Case::new("sealed/fresh", app_sealed, Fresh).fresh(),
-        Case::new("sealed/steady_ro", app_sealed, Data(Typical)).ro(),
-        Case::new("sealed/steady_rw", app_sealed, Data(Typical)),
+        Case::new("sealed/steady_ro", app_sealed, typical).ro(),
+        Case::new("sealed/steady_rw", app_sealed, typical),
         Case::new("sealed/rw_counter", app_sealed, Counter),
         rotated,
-        Case::new("sealed/rw_1KB", app_sealed, Data(K1)),
+        Case::new("sealed/rw_1KB", app_sealed, k1),
         // ~4 KB of cookie: over the default budget (3072), so this case raises it to 4096.
-        Case::new("sealed/rw_3KB", app_sealed_budget_4096, Data(K3)),
-    ]
+        Case::new("sealed/rw_3KB", app_sealed_budget_4096, k3),
+    ];
+    // The other payload shapes, for every steady case.
+    for shape in [Shape::Bytes, Shape::Numeric] {
+        let data = Data(shape, 0);
+        let sfx = shape.suffix();
+        let jar: Build = match shape {
+            Shape::Bytes => app_jar_private_typed_bytes,
+            _ => app_jar_private_typed_numeric,
+        };
+        let apps: [(&str, Build); 4] = [
+            ("ts_memory", app_ts_memory),
+            ("tsc_private", app_tsc_private),
+            ("jar_private", jar),
+            ("sealed", app_sealed),
+        ];
+        for (family, build) in apps {
+            let (rw, ro) = if family == "jar_private" {
+                ("rw_typed_100B", "ro_typed_100B")
+            } else {
+                ("steady_rw", "steady_ro")
+            };
+            cases.push(Case::new(leak(format!("{family}/{ro}{sfx}")), build, data).ro());
+            cases.push(Case::new(leak(format!("{family}/{rw}{sfx}")), build, data));
+        }
+    }
+    // Cost against session size, up to the default cookie budget.
+    cases.extend(series("ts_memory", app_ts_memory));
+    cases.extend(series("tsc_private", app_tsc_private));
+    cases.extend(series("sealed", app_sealed));
+    cases
 }
 
 /// The case with this id.
@@ -578,6 +951,12 @@ pub(crate) struct Prepared {
     pub(crate) cookie: Option<HeaderValue>,
 }
 
+impl interleave::Measure for Prepared {
+    async fn once(&self) {
+        std::hint::black_box(request(&self.app, self.case.path, self.cookie.as_ref()).await);
+    }
+}
+
 /// Sends `path` through `app` with `jar`'s cookies and updates the jar; panics on a non-200.
 async fn prime_step(app: &Router, path: &str, jar: &mut Jar) {
     let (response, body) = full_request(app, path, jar.header().as_ref()).await;
@@ -606,13 +985,13 @@ pub(crate) async fn prepare(case: &Case) -> Prepared {
             prime_step(prime_app, "/", &mut jar).await;
             prime_step(prime_app, "/", &mut jar).await;
         }
-        Prime::Data(size) => {
-            prime_step(prime_app, &format!("/login/{}", size.filler()), &mut jar).await;
+        Prime::Data(shape, filler) => {
+            prime_step(prime_app, &shape.login_path(filler), &mut jar).await;
             prime_step(prime_app, "/", &mut jar).await;
         }
     }
     let cookie = jar.header();
-    if matches!(case.prime, Prime::Counter | Prime::Data(_)) {
+    if matches!(case.prime, Prime::Counter | Prime::Data(..)) {
         assert!(cookie.is_some(), "{}: priming produced no cookie", case.id);
     }
 
