@@ -5,48 +5,58 @@
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::payload::{self, SealedRecord, StoreFields, VERSION_2};
+use crate::payload::{self, SealedRecord, StoreFields, VERSION_1, VERSION_2, VERSION_3, VERSION_4};
 
-/// Decodes an (already authenticated) plaintext payload.
+/// Decodes an (already authenticated) plaintext payload of format `version` (1 or 3:
+/// without the version 2 fields).
 #[must_use]
-pub fn decode_payload(plaintext: &[u8]) -> Option<SealedRecord> {
-    payload::decode(plaintext)
+pub fn decode_payload(version: u8, plaintext: &[u8]) -> Option<SealedRecord> {
+    match version {
+        VERSION_1 | VERSION_3 => payload::decode_version(plaintext, version),
+        _ => None,
+    }
+    .map(|decoded| decoded.sealed)
 }
 
-/// Encodes a record as the plaintext payload.
+/// Encodes a record as the plaintext payload; returns its format version (1, or 3 when the
+/// data has an unsigned array) and the bytes.
 ///
 /// # Errors
 ///
 /// As [`KeyRing::seal`](crate::KeyRing::seal) for too-deep values.
-pub fn encode_payload(sealed: &SealedRecord) -> Result<Vec<u8>, Error> {
+pub fn encode_payload(sealed: &SealedRecord) -> Result<(u8, Vec<u8>), Error> {
     let mut out = Vec::new();
-    payload::encode_into(sealed.view(), &mut out)?;
-    Ok(out)
+    let version = payload::encode_into(sealed.view(), &mut out)?;
+    Ok((version, out))
 }
 
 /// The fields format version 2 adds to a record: the last revocation check, and whether
 /// the data is in the overflow store.
 pub type V2Fields = (Option<OffsetDateTime>, bool);
 
-/// Decodes an (already authenticated) format version 2 plaintext: the record and its
+/// Decodes an (already authenticated) format version 2 (or 4) plaintext: the record and its
 /// version 2 fields.
 #[must_use]
-pub fn decode_payload_v2(plaintext: &[u8]) -> Option<(SealedRecord, V2Fields)> {
-    let decoded = payload::decode_version(plaintext, VERSION_2)?;
+pub fn decode_payload_v2(version: u8, plaintext: &[u8]) -> Option<(SealedRecord, V2Fields)> {
+    if !matches!(version, VERSION_2 | VERSION_4) {
+        return None;
+    }
+    let decoded = payload::decode_version(plaintext, version)?;
     let fields = decoded.revocation.unwrap_or_default();
     Some((decoded.sealed, (fields.checked_at, fields.stored)))
 }
 
-/// Encodes a record as a format version 2 plaintext.
+/// Encodes a record as a format version 2 plaintext (4 when the data has an unsigned
+/// array); returns the version and the bytes.
 ///
 /// # Errors
 ///
 /// As [`encode_payload`].
-pub fn encode_payload_v2(sealed: &SealedRecord, fields: V2Fields) -> Result<Vec<u8>, Error> {
+pub fn encode_payload_v2(sealed: &SealedRecord, fields: V2Fields) -> Result<(u8, Vec<u8>), Error> {
     let (checked_at, stored) = fields;
     let mut view = sealed.view();
     view.revocation = Some(StoreFields { checked_at, stored });
     let mut out = Vec::new();
-    payload::encode_into(view, &mut out)?;
-    Ok(out)
+    let version = payload::encode_into(view, &mut out)?;
+    Ok((version, out))
 }

@@ -182,7 +182,10 @@ pub use future::ResponseFuture;
 pub use key::{Key, KeyRing};
 pub use layer::SessionManagerLayer;
 pub use payload::{MAX_DEPTH, SealedRecord};
-pub use seal::{MAX_VALUE_LEN, VERSION, VERSION_REVOCATION};
+pub use seal::{
+    MAX_VALUE_LEN, VERSION, VERSION_REVOCATION, VERSION_REVOCATION_UNSIGNED_ARRAYS,
+    VERSION_UNSIGNED_ARRAYS,
+};
 pub use service::SessionManager;
 
 pub use cookie;

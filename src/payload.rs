@@ -31,9 +31,20 @@
 //!            (then `data` is empty)
 //! ```
 //!
+//! Format versions 3 and 4 are versions 1 and 2 whose values may also use tag 8, written
+//! only when the data has such an array (otherwise the payload is version 1 or 2, byte for
+//! byte as before):
+//!
+//! ```text
+//!            | 8 unsigned array: varint count (at least 2), then count × u64 varint
+//!              (an array whose elements are all non-negative integers, such as the bytes
+//!              of a token that serde wrote as numbers; it decodes to the same array)
+//! ```
+//!
 //! Arrays and objects nest at most [`MAX_DEPTH`] deep; the encoder refuses deeper values so
 //! that nothing is ever sealed that would not open again.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -55,8 +66,11 @@ const MAX_PREALLOC: usize = 64;
 
 const ENUM_NAME: &str = "Value";
 const VARIANTS: &[&str] = &[
-    "Null", "Bool", "U64", "I64", "F64", "String", "Array", "Object",
+    "Null", "Bool", "U64", "I64", "F64", "String", "Array", "Object", "Unsigned",
 ];
+
+/// The shortest array written with tag 8 (shorter ones are tag 6, and tag 8 refuses them).
+const MIN_UNSIGNED_LEN: usize = 2;
 
 /// What one sealed cookie carries: the tower-sessions record and when the session began.
 ///
@@ -132,12 +146,13 @@ pub(crate) struct StoreFields {
 }
 
 impl PayloadView<'_> {
-    /// The format version this payload is written as.
-    pub(crate) fn version(&self) -> u8 {
-        if self.revocation.is_some() {
-            VERSION_2
-        } else {
-            VERSION_1
+    /// The format version this payload is written as, `compact`: its data uses tag 8.
+    pub(crate) fn version(&self, compact: bool) -> u8 {
+        match (self.revocation.is_some(), compact) {
+            (false, false) => VERSION_1,
+            (true, false) => VERSION_2,
+            (false, true) => VERSION_3,
+            (true, true) => VERSION_4,
         }
     }
 }
@@ -158,6 +173,10 @@ impl SealedRecord {
 pub(crate) const VERSION_1: u8 = 0x01;
 /// Format version 2: version 1 plus [`StoreFields`].
 pub(crate) const VERSION_2: u8 = 0x02;
+/// Format version 3: version 1 with unsigned arrays (tag 8).
+pub(crate) const VERSION_3: u8 = 0x03;
+/// Format version 4: version 2 with unsigned arrays (tag 8).
+pub(crate) const VERSION_4: u8 = 0x04;
 
 /// A decoded payload.
 pub(crate) struct Decoded {
@@ -166,13 +185,18 @@ pub(crate) struct Decoded {
     pub(crate) revocation: Option<StoreFields>,
 }
 
-/// Appends the postcard encoding of `payload` to `out`.
-pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
+/// Appends the postcard encoding of `payload` to `out`, and returns its format version.
+pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result<u8, Error> {
     let taken = std::mem::take(out);
-    match postcard::to_extend(&payload, taken) {
+    let compact = Cell::new(false);
+    let encoding = Encoding {
+        payload,
+        compact: Some(&compact),
+    };
+    match postcard::to_extend(&encoding, taken) {
         Ok(extended) => {
             *out = extended;
-            Ok(())
+            Ok(payload.version(compact.get()))
         }
         // Our `Serialize` impls fail only on too-deep values (postcard itself cannot fail
         // writing to a `Vec`).
@@ -187,15 +211,19 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
     decode_version(bytes, VERSION_1).map(|decoded| decoded.sealed)
 }
 
-/// Decodes a whole plaintext of format `version` (1 or 2), as [`decode`].
+/// Decodes a whole plaintext of format `version` (1 to 4), as [`decode`].
 pub(crate) fn decode_version(bytes: &[u8], version: u8) -> Option<Decoded> {
-    let v2 = match version {
-        VERSION_1 => false,
-        VERSION_2 => true,
+    let (v2, compact) = match version {
+        VERSION_1 => (false, false),
+        VERSION_2 => (true, false),
+        VERSION_3 => (false, true),
+        VERSION_4 => (true, true),
         _ => return None,
     };
     let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-    let decoded = PayloadSeed { v2 }.deserialize(&mut deserializer).ok()?;
+    let decoded = PayloadSeed { v2, compact }
+        .deserialize(&mut deserializer)
+        .ok()?;
     let rest = deserializer.finalize().ok()?;
     rest.is_empty().then_some(decoded)
 }
@@ -207,7 +235,14 @@ pub(crate) fn encode_data_into(
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let taken = std::mem::take(out);
-    match postcard::to_extend(&DataRef(data), taken) {
+    // Records at rest keep format 1's values (no tag 8).
+    match postcard::to_extend(
+        &DataRef {
+            data,
+            compact: None,
+        },
+        taken,
+    ) {
         Ok(extended) => {
             *out = extended;
             Ok(())
@@ -219,7 +254,9 @@ pub(crate) fn encode_data_into(
 /// Decodes what [`encode_data_into`] wrote, as strictly as [`decode_version`].
 pub(crate) fn decode_data(bytes: &[u8]) -> Option<HashMap<String, Value>> {
     let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-    let data = DataSeed.deserialize(&mut deserializer).ok()?;
+    let data = DataSeed { compact: false }
+        .deserialize(&mut deserializer)
+        .ok()?;
     let rest = deserializer.finalize().ok()?;
     rest.is_empty().then_some(data)
 }
@@ -227,16 +264,26 @@ pub(crate) fn decode_data(bytes: &[u8]) -> Option<HashMap<String, Value>> {
 // ---------------------------------------------------------------------------------------
 // Encoding
 
-impl Serialize for PayloadView<'_> {
+/// A payload being encoded; `compact` (when tag 8 may be used) records whether it was.
+struct Encoding<'a> {
+    payload: PayloadView<'a>,
+    compact: Option<&'a Cell<bool>>,
+}
+
+impl Serialize for Encoding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let len = if self.revocation.is_some() { 7 } else { 4 };
+        let payload = &self.payload;
+        let len = if payload.revocation.is_some() { 7 } else { 4 };
         let mut tuple = serializer.serialize_tuple(len)?;
-        tuple.serialize_element(&self.id.0.to_le_bytes())?;
-        tuple.serialize_element(&unix_seconds_ceil(self.expiry_date))?;
-        tuple.serialize_element(&self.created_at.unix_timestamp())?;
-        tuple.serialize_element(&DataRef(self.data))?;
-        if let Some(fields) = self.revocation {
-            tuple.serialize_element(&self.created_at.nanosecond().to_le_bytes())?;
+        tuple.serialize_element(&payload.id.0.to_le_bytes())?;
+        tuple.serialize_element(&unix_seconds_ceil(payload.expiry_date))?;
+        tuple.serialize_element(&payload.created_at.unix_timestamp())?;
+        tuple.serialize_element(&DataRef {
+            data: payload.data,
+            compact: self.compact,
+        })?;
+        if let Some(fields) = payload.revocation {
+            tuple.serialize_element(&payload.created_at.nanosecond().to_le_bytes())?;
             // Rounded up: the next check is due no earlier than a whole interval later.
             let checked = fields.checked_at.map(unix_seconds_ceil);
             tuple.serialize_element(&checked)?;
@@ -246,28 +293,38 @@ impl Serialize for PayloadView<'_> {
     }
 }
 
-struct DataRef<'a>(&'a HashMap<String, Value>);
+/// Session data being encoded; `compact`: tag 8 may be used (and is recorded there).
+struct DataRef<'a> {
+    data: &'a HashMap<String, Value>,
+    compact: Option<&'a Cell<bool>>,
+}
 
 impl Serialize for DataRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let data = self.data;
+        let value = |value| ValueRef {
+            value,
+            depth: 0,
+            compact: self.compact,
+        };
         // Sorted, so that one record always encodes to the same bytes; sorted on the stack
         // for the usual handful of keys (no allocation on the request path).
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        if self.0.len() <= SORT_ON_STACK {
+        let mut map = serializer.serialize_map(Some(data.len()))?;
+        if data.len() <= SORT_ON_STACK {
             let mut entries: [Option<(&String, &Value)>; SORT_ON_STACK] = [None; SORT_ON_STACK];
-            for (slot, entry) in entries.iter_mut().zip(self.0.iter()) {
+            for (slot, entry) in entries.iter_mut().zip(data.iter()) {
                 *slot = Some(entry);
             }
-            let entries = entries.get_mut(..self.0.len()).unwrap_or_default();
+            let entries = entries.get_mut(..data.len()).unwrap_or_default();
             entries.sort_unstable_by(|a, b| a.map(|(key, _)| key).cmp(&b.map(|(key, _)| key)));
-            for (key, value) in entries.iter().flatten() {
-                map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+            for (key, item) in entries.iter().flatten() {
+                map.serialize_entry(key, &value(item))?;
             }
         } else {
-            let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+            let mut entries: Vec<(&String, &Value)> = data.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (key, value) in entries {
-                map.serialize_entry(key, &ValueRef { value, depth: 0 })?;
+            for (key, item) in entries {
+                map.serialize_entry(key, &value(item))?;
             }
         }
         map.end()
@@ -281,6 +338,28 @@ const SORT_ON_STACK: usize = 16;
 struct ValueRef<'a> {
     value: &'a Value,
     depth: usize,
+    compact: Option<&'a Cell<bool>>,
+}
+
+/// Whether `items` is written with tag 8.
+fn is_unsigned_array(items: &[Value]) -> bool {
+    items.len() >= MIN_UNSIGNED_LEN && items.iter().all(|item| item.as_u64().is_some())
+}
+
+/// The elements of a tag 8 array: a postcard sequence of `u64`.
+struct UnsignedRef<'a>(&'a [Value]);
+
+impl Serialize for UnsignedRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            let unsigned = item
+                .as_u64()
+                .ok_or_else(|| ser::Error::custom("not an unsigned integer"))?;
+            seq.serialize_element(&unsigned)?;
+        }
+        seq.end()
+    }
 }
 
 impl Serialize for ValueRef<'_> {
@@ -301,20 +380,36 @@ impl Serialize for ValueRef<'_> {
                 }
             }
             Value::String(s) => serializer.serialize_newtype_variant(ENUM_NAME, 5, "String", s),
-            Value::Array(items) if inner <= MAX_DEPTH => serializer.serialize_newtype_variant(
-                ENUM_NAME,
-                6,
-                "Array",
-                &ArrayRef {
-                    items,
-                    depth: inner,
-                },
-            ),
+            Value::Array(items) if inner <= MAX_DEPTH => match self.compact {
+                Some(used) if is_unsigned_array(items) => {
+                    used.set(true);
+                    serializer.serialize_newtype_variant(
+                        ENUM_NAME,
+                        8,
+                        "Unsigned",
+                        &UnsignedRef(items),
+                    )
+                }
+                _ => serializer.serialize_newtype_variant(
+                    ENUM_NAME,
+                    6,
+                    "Array",
+                    &ArrayRef {
+                        items,
+                        depth: inner,
+                        compact: self.compact,
+                    },
+                ),
+            },
             Value::Object(map) if inner <= MAX_DEPTH => serializer.serialize_newtype_variant(
                 ENUM_NAME,
                 7,
                 "Object",
-                &ObjectRef { map, depth: inner },
+                &ObjectRef {
+                    map,
+                    depth: inner,
+                    compact: self.compact,
+                },
             ),
             Value::Array(_) | Value::Object(_) => Err(ser::Error::custom("nesting too deep")),
         }
@@ -324,6 +419,7 @@ impl Serialize for ValueRef<'_> {
 struct ArrayRef<'a> {
     items: &'a [Value],
     depth: usize,
+    compact: Option<&'a Cell<bool>>,
 }
 
 impl Serialize for ArrayRef<'_> {
@@ -333,6 +429,7 @@ impl Serialize for ArrayRef<'_> {
             seq.serialize_element(&ValueRef {
                 value,
                 depth: self.depth,
+                compact: self.compact,
             })?;
         }
         seq.end()
@@ -342,6 +439,7 @@ impl Serialize for ArrayRef<'_> {
 struct ObjectRef<'a> {
     map: &'a Map<String, Value>,
     depth: usize,
+    compact: Option<&'a Cell<bool>>,
 }
 
 impl Serialize for ObjectRef<'_> {
@@ -353,6 +451,7 @@ impl Serialize for ObjectRef<'_> {
                 &ValueRef {
                     value,
                     depth: self.depth,
+                    compact: self.compact,
                 },
             )?;
         }
@@ -380,6 +479,8 @@ const LAST_WHOLE_SECOND: i64 = time::UtcDateTime::MAX.unix_timestamp();
 #[derive(Clone, Copy)]
 struct PayloadSeed {
     v2: bool,
+    /// Tag 8 is allowed (versions 3 and 4).
+    compact: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for PayloadSeed {
@@ -403,7 +504,11 @@ impl<'de> Visitor<'de> for PayloadSeed {
         let id: [u8; 16] = seq.next_element()?.ok_or_else(missing)?;
         let expires: i64 = seq.next_element()?.ok_or_else(missing)?;
         let created: i64 = seq.next_element()?.ok_or_else(missing)?;
-        let data = seq.next_element_seed(DataSeed)?.ok_or_else(missing)?;
+        let data = seq
+            .next_element_seed(DataSeed {
+                compact: self.compact,
+            })?
+            .ok_or_else(missing)?;
         let date = |secs| {
             OffsetDateTime::from_unix_timestamp(secs)
                 .map_err(|_| de::Error::custom("date out of range"))
@@ -440,19 +545,21 @@ impl<'de> Visitor<'de> for PayloadSeed {
     }
 }
 
-struct DataSeed;
+/// Reads session data; `compact`: tag 8 is allowed.
+#[derive(Clone, Copy)]
+struct DataSeed {
+    compact: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for DataSeed {
     type Value = HashMap<String, Value>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(DataVisitor)
+        deserializer.deserialize_map(self)
     }
 }
 
-struct DataVisitor;
-
-impl<'de> Visitor<'de> for DataVisitor {
+impl<'de> Visitor<'de> for DataSeed {
     type Value = HashMap<String, Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -461,8 +568,12 @@ impl<'de> Visitor<'de> for DataVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut data = HashMap::with_capacity(access.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        let seed = ValueSeed {
+            depth: 0,
+            compact: self.compact,
+        };
         while let Some(key) = access.next_key::<String>()? {
-            let value = access.next_value_seed(ValueSeed { depth: 0 })?;
+            let value = access.next_value_seed(seed)?;
             if data.insert(key, value).is_some() {
                 return Err(de::Error::custom("duplicate key"));
             }
@@ -475,6 +586,8 @@ impl<'de> Visitor<'de> for DataVisitor {
 #[derive(Clone, Copy)]
 struct ValueSeed {
     depth: usize,
+    /// Tag 8 is allowed (versions 3 and 4).
+    compact: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed {
@@ -517,12 +630,22 @@ impl<'de> Visitor<'de> for ValueSeed {
             }
             5 => variant.newtype_variant().map(Value::String),
             6 if inner <= MAX_DEPTH => variant
-                .newtype_variant_seed(ArraySeed { depth: inner })
+                .newtype_variant_seed(ArraySeed {
+                    depth: inner,
+                    compact: self.compact,
+                })
                 .map(Value::Array),
             7 if inner <= MAX_DEPTH => variant
-                .newtype_variant_seed(ObjectSeed { depth: inner })
+                .newtype_variant_seed(ObjectSeed {
+                    depth: inner,
+                    compact: self.compact,
+                })
                 .map(Value::Object),
             6 | 7 => Err(too_deep()),
+            8 if self.compact && inner <= MAX_DEPTH => {
+                variant.newtype_variant_seed(UnsignedSeed).map(Value::Array)
+            }
+            8 if self.compact => Err(too_deep()),
             _ => Err(de::Error::custom("unknown value tag")),
         }
     }
@@ -530,6 +653,7 @@ impl<'de> Visitor<'de> for ValueSeed {
 
 struct ArraySeed {
     depth: usize,
+    compact: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ArraySeed {
@@ -549,7 +673,10 @@ impl<'de> Visitor<'de> for ArraySeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
-        let seed = ValueSeed { depth: self.depth };
+        let seed = ValueSeed {
+            depth: self.depth,
+            compact: self.compact,
+        };
         while let Some(item) = seq.next_element_seed(seed)? {
             items.push(item);
         }
@@ -557,8 +684,40 @@ impl<'de> Visitor<'de> for ArraySeed {
     }
 }
 
+/// Reads the elements of a tag 8 array.
+struct UnsignedSeed;
+
+impl<'de> DeserializeSeed<'de> for UnsignedSeed {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UnsignedSeed {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of unsigned integers")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        while let Some(unsigned) = seq.next_element::<u64>()? {
+            items.push(Value::Number(unsigned.into()));
+        }
+        // The encoder writes shorter arrays with tag 6: one encoding per record.
+        if items.len() < MIN_UNSIGNED_LEN {
+            return Err(de::Error::custom("non-canonical unsigned array"));
+        }
+        Ok(items)
+    }
+}
+
 struct ObjectSeed {
     depth: usize,
+    compact: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ObjectSeed {
@@ -578,7 +737,10 @@ impl<'de> Visitor<'de> for ObjectSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut map = Map::new();
-        let seed = ValueSeed { depth: self.depth };
+        let seed = ValueSeed {
+            depth: self.depth,
+            compact: self.compact,
+        };
         while let Some(key) = access.next_key::<String>()? {
             let value = access.next_value_seed(seed)?;
             if map.insert(key, value).is_some() {
@@ -609,8 +771,8 @@ mod tests {
 
     fn roundtrip(s: &SealedRecord) -> SealedRecord {
         let mut out = Vec::new();
-        encode_into(s.view(), &mut out).unwrap();
-        decode(&out).unwrap()
+        let version = encode_into(s.view(), &mut out).unwrap();
+        decode_version(&out, version).unwrap().sealed
     }
 
     #[test]
@@ -647,7 +809,7 @@ mod tests {
             checked_at: checked,
             stored: false,
         });
-        assert_eq!(view.version(), VERSION_2);
+        assert_eq!(view.version(false), VERSION_2);
         let mut out = Vec::new();
         encode_into(view, &mut out).unwrap();
         let back = decode_version(&out, VERSION_2).unwrap();
@@ -683,6 +845,69 @@ mod tests {
         stored.extend_from_slice(&[0x00, 0x00, 0x00, 0x00, 0x00, 0x01]);
         let back = decode_version(&stored, VERSION_2).unwrap();
         assert!(back.revocation.unwrap().stored);
+    }
+
+    #[test]
+    fn unsigned_arrays_use_tag_8_and_version_3() {
+        let token: Vec<u8> = (0..32).map(|i| i * 8).collect();
+        let s = sealed(json!({
+            "token": token,
+            "grid": [[1, 2, 3], [4, 5, 6]],
+            "one": [7],
+            "mixed": [1, -1],
+            "floats": [1.0, 2.0],
+        }));
+        let mut out = Vec::new();
+        let version = encode_into(s.view(), &mut out).unwrap();
+        assert_eq!(version, VERSION_3);
+        assert_eq!(decode_version(&out, VERSION_3).unwrap().sealed, s);
+        // Versions 1 and 2 have no tag 8.
+        assert!(decode(&out).is_none());
+        // Every element of the token is one or two bytes, not a tag and a varint.
+        let mut plain = Vec::new();
+        let without = sealed(json!({ "token": (0..32).map(|i| i * 8).collect::<Vec<u8>>() }));
+        encode_data_into(&without.record.data, &mut plain).unwrap();
+        let mut compact = Vec::new();
+        assert_eq!(
+            encode_into(without.view(), &mut compact).unwrap(),
+            VERSION_3
+        );
+        assert!(compact.len() + 25 < plain.len() + 16 + 2 + 5 + 5);
+        // With store fields: version 4.
+        let mut view = s.view();
+        view.revocation = Some(StoreFields::default());
+        let mut v4 = Vec::new();
+        assert_eq!(encode_into(view, &mut v4).unwrap(), VERSION_4);
+        let back = decode_version(&v4, VERSION_4).unwrap();
+        assert_eq!(back.sealed, s);
+        assert!(decode_version(&v4, VERSION_2).is_none());
+        // No unsigned array: versions 1 and 2, as before.
+        let plain = sealed(json!({"a": [1], "b": "x"}));
+        assert_eq!(
+            encode_into(plain.view(), &mut Vec::new()).unwrap(),
+            VERSION_1
+        );
+        // Records at rest never use tag 8.
+        let mut at_rest = Vec::new();
+        encode_data_into(&s.record.data, &mut at_rest).unwrap();
+        assert_eq!(decode_data(&at_rest).unwrap(), s.record.data);
+    }
+
+    #[test]
+    fn short_unsigned_arrays_are_refused() {
+        // data = 1 entry "a" → tag 8 with 1 element: not canonical (tag 6 is).
+        let s = sealed(json!({}));
+        let mut out = Vec::new();
+        encode_into(s.view(), &mut out).unwrap();
+        let data_at = out.len() - 1; // the empty map's count
+        let mut bad = out[..data_at].to_vec();
+        bad.extend_from_slice(&[0x01, 0x01, b'a', 0x08, 0x01, 0x05]);
+        assert!(decode_version(&bad, VERSION_3).is_none());
+        let mut good = out[..data_at].to_vec();
+        good.extend_from_slice(&[0x01, 0x01, b'a', 0x08, 0x02, 0x05, 0x06]);
+        let back = decode_version(&good, VERSION_3).unwrap().sealed;
+        assert_eq!(back.record.data["a"], json!([5, 6]));
+        assert!(decode_version(&good, VERSION_1).is_none());
     }
 
     #[test]

@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyRing;
-use crate::payload::{self, PayloadView, SealedRecord, StoreFields, VERSION_1, VERSION_2};
+use crate::payload::{
+    self, PayloadView, SealedRecord, StoreFields, VERSION_1, VERSION_2, VERSION_3, VERSION_4,
+};
 
 /// The format version this crate writes (the first byte of every cookie) when no revocation
 /// store is configured.
@@ -21,6 +23,20 @@ pub const VERSION: u8 = VERSION_1;
 /// plus the session's exact creation time and its last revocation check. Both versions are
 /// always read.
 pub const VERSION_REVOCATION: u8 = VERSION_2;
+/// [`VERSION`] whose data holds an array of unsigned integers (such as a token's bytes, which
+/// serde writes as numbers), written compactly; used only when the data has one, so that
+/// other sessions keep version 1 byte for byte. Always read.
+///
+/// ```
+/// assert_eq!(tower_sessions_sealed::VERSION_UNSIGNED_ARRAYS, 0x03);
+/// ```
+pub const VERSION_UNSIGNED_ARRAYS: u8 = VERSION_3;
+/// [`VERSION_REVOCATION`] with compact unsigned arrays, as [`VERSION_UNSIGNED_ARRAYS`].
+///
+/// ```
+/// assert_eq!(tower_sessions_sealed::VERSION_REVOCATION_UNSIGNED_ARRAYS, 0x04);
+/// ```
+pub const VERSION_REVOCATION_UNSIGNED_ARRAYS: u8 = VERSION_4;
 /// The longest cookie value [`KeyRing::open`] looks at, checked before base64 decoding.
 /// Sealing refuses to produce anything longer.
 pub const MAX_VALUE_LEN: usize = 4096;
@@ -307,10 +323,14 @@ impl KeyRing {
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
         let mut envelope = Vec::with_capacity(1024);
-        envelope.push(payload.version());
+        // The version depends on what the data holds: known once it is encoded.
+        envelope.push(0);
         envelope.extend_from_slice(&key.kid());
         envelope.extend_from_slice(nonce);
-        payload::encode_into(payload, &mut envelope)?;
+        let version = payload::encode_into(payload, &mut envelope)?;
+        if let Some(first) = envelope.first_mut() {
+            *first = version;
+        }
 
         let size = encoded_len(envelope.len() + TAG_LEN);
         if size > max_len {
@@ -385,7 +405,7 @@ impl KeyRing {
             ciphertext,
             tag,
         } = Envelope::split(envelope).ok_or(Rejected::TooShort)?;
-        if version != VERSION_1 && version != VERSION_2 {
+        if !matches!(version, VERSION_1 | VERSION_2 | VERSION_3 | VERSION_4) {
             return Err(Rejected::Version);
         }
         let (key, by_primary) = self.find(kid).ok_or(Rejected::UnknownKey)?;

@@ -296,3 +296,42 @@ fn frozen_version_2_vector() {
     let plaintext = hex::encode(reference_open_version(&MASTER, "id", &never, 0x02));
     assert!(plaintext.ends_with("15cd5b070000"), "{plaintext}");
 }
+
+/// Format version 3 (version 1 with unsigned arrays, tag 8): written only when the data has
+/// an array of at least two non-negative integers, such as a token's bytes as serde writes
+/// them. The same record without one stays version 1 (vector 1 above is unchanged).
+#[test]
+fn frozen_version_3_vector() {
+    let keys = ring();
+    let sealed = record(
+        7,
+        json!({"csrf": [0, 127, 128, 255], "grid": [[1, 2], [3]], "n": [-1, 1]}),
+    );
+    let cookie = keys
+        .dangerous_seal_with_nonce("id", &sealed, NONCE)
+        .unwrap();
+    assert_eq!(
+        cookie,
+        "A1yFj40AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhePvE6b3eKAKcRbwhlcig9SpFKv4jWuWHomybutcY1Ot4fxyZ2tBmwcXelZHYJKk4LGuc6GkzoJ1MCiqM2VMISJ-YI1iVqWNAPbx_DHwwam"
+    );
+    assert_eq!(
+        hex::encode(reference_open_version(&MASTER, "id", &cookie, 0x03)),
+        concat!(
+            "07000000000000000000000000000000", // id 7, little-endian
+            "80dcb2c81e",                       // expires
+            "80c6a7920d",                       // created
+            "03",                               // 3 entries, sorted
+            "0463737266",                       // "csrf"
+            "0804007f8001ff01",                 // tag 8, 4 elements: 0, 127, 128, 255
+            "0467726964",                       // "grid"
+            "0602",                             // an array of 2:
+            "08020102",                         //   tag 8 [1, 2]
+            "06010203",                         //   tag 6 [3] (one element: not tag 8)
+            "016e",                             // "n"
+            "060203010201",                     // tag 6 [-1, 1] (not all unsigned)
+        )
+    );
+    let opened = keys.open_at("id", &cookie, at(1_764_028_800)).unwrap();
+    assert_eq!(opened, sealed);
+    assert_eq!(opened.record.data["csrf"], json!([0, 127, 128, 255]));
+}

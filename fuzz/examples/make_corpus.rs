@@ -51,7 +51,7 @@ mod corpus {
     }
 
     fn payload(sealed: &SealedRecord) -> Vec<u8> {
-        encode_payload(sealed).expect("fixture payload encodes")
+        encode_payload(sealed).expect("fixture payload encodes").1
     }
 
     fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

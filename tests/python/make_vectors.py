@@ -242,6 +242,35 @@ def main() -> int:
         stored=True,
     )
     cookies.append(cookie_vector("vector 6 (format 2, stored)", "id", ["K1"], s6, nonce(6)))
+    # Vector 7: format 3 (format 1 with unsigned arrays): a token's bytes as serde writes
+    # them, a grid of integers; short or mixed arrays stay tag 6.
+    s7 = t.Session(
+        id=314_159,
+        expires=EXPIRES,
+        created=CREATED,
+        data={
+            "csrf": [(i * 37 + 11) % 256 for i in range(32)],
+            "grid": [[1, 2, 3], [4, 5, 6], [t.U64_MAX, 0]],
+            "one": [7],
+            "mixed": [1, -1],
+            "floats": [1.0, 2.0],
+            "flags": [True, False],
+        },
+        version=3,
+    )
+    cookies.append(cookie_vector("vector 7 (format 3)", "id", ["K1"], s7, nonce(7)))
+    # Vector 8: format 4 (format 2 with unsigned arrays).
+    s8 = t.Session(
+        id=271_828,
+        expires=EXPIRES,
+        created=CREATED,
+        data={"token": list(range(200, 216)), "user": "ada"},
+        version=4,
+        created_nanos=5,
+        checked=CREATED + 60,
+        stored=False,
+    )
+    cookies.append(cookie_vector("vector 8 (format 4)", "id", ["K1"], s8, nonce(8)))
     vectors["cookies"] = cookies
 
     # Rejections of whole cookies (vector 1 modified).
@@ -259,7 +288,7 @@ def main() -> int:
         ("wrong name ID", "ID", ["K1"], FROZEN_1, NOW),
         ("wrong name other", "other", ["K1"], FROZEN_1, NOW),
         ("version 02", "id", ["K1"], enc(b"\x02" + env[1:]), NOW),
-        ("version 03", "id", ["K1"], enc(b"\x03" + env[1:]), NOW),
+        ("version 05", "id", ["K1"], enc(b"\x05" + env[1:]), NOW),
         ("version 00", "id", ["K1"], enc(b"\x00" + env[1:]), NOW),
         ("kid bit", "id", ["K1"], flipped(1), NOW),
         ("nonce bit", "id", ["K1"], flipped(5), NOW),
@@ -299,7 +328,15 @@ def main() -> int:
         ("ends early (in the id)", 1, "00" * 15),
         ("duplicate key", 1, h + "02" + "016100" + "016100"),
         ("duplicate key in an object", 1, h + one_entry("0702" + "017800" + "017800")),
-        ("unknown tag 8", 1, h + one_entry("08")),
+        ("tag 8 under version 1", 1, h + one_entry("08020506")),
+        ("tag 8 under version 2", 2, h + one_entry("08020506") + V2_TAIL),
+        ("unknown tag 9", 3, h + one_entry("09")),
+        ("version 3: tag 8 with one element", 3, h + one_entry("080105")),
+        ("version 3: tag 8 with no element", 3, h + one_entry("0800")),
+        ("version 3: tag 8 count larger than the payload", 3, h + one_entry("08050506")),
+        ("version 3: tag 8 element overflows u64", 3, h + one_entry("0802" + "ff" * 9 + "02" + "00")),
+        ("version 3: tag 8 at depth 65", 3, h + one_entry("0601" * 64 + "08020506")),
+        ("version 4: nanoseconds 10^9", 4, h + "00" + "00ca9a3b" + "00" + "00"),
         ("bool 02", 1, h + one_entry("0102")),
         ("i64 tag with a non-negative value", 1, h + one_entry("030a")),
         ("i64 tag with zero", 1, h + one_entry("0300")),
@@ -338,6 +375,10 @@ def main() -> int:
         ("dates at the limits", 1, header(expires=t.MAX_DATE, created=t.MIN_DATE).hex() + "00"),
         ("u64 varint of 10 bytes", 1, h + one_entry("02" + "ff" * 9 + "01")),
         ("format 2: stored, no data", 2, h + "00" + "ffc99a3b" + "01" + "02" + "01"),
+        ("version 3: tag 8 at depth 64", 3, h + one_entry("0601" * 63 + "08020506")),
+        ("version 3: unsigned array written with tag 6", 3, h + one_entry("060202050206")),
+        ("version 3 without any tag 8", 3, h + "00"),
+        ("version 4: tag 8", 4, h + one_entry("0802" + "ffffffffffffffffff01" + "00") + V2_TAIL),
     ]
     vectors["bad_payloads"] = []
     for i, (label, version, plaintext) in enumerate(bad):

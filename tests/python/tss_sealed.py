@@ -56,6 +56,21 @@ MIN_KEY_LEN = 32
 
 VERSION_1 = 0x01
 VERSION_2 = 0x02
+# Versions 1 and 2 whose values may use tag 8 (unsigned arrays, §5.4), written only then.
+VERSION_3 = 0x03
+VERSION_4 = 0x04
+VERSIONS = (VERSION_1, VERSION_2, VERSION_3, VERSION_4)
+# The shortest array written with tag 8.
+MIN_UNSIGNED_LEN = 2
+
+
+def has_store_fields(version: int) -> bool:
+    """Versions 2 and 4 carry created_nanos, checked and stored."""
+    return version in (VERSION_2, VERSION_4)
+
+
+def allows_unsigned_arrays(version: int) -> bool:
+    return version in (VERSION_3, VERSION_4)
 RECORD_VERSION = 0x01
 
 KID_LEN = 4
@@ -81,7 +96,7 @@ RECORD_KEY = "tower-sessions-sealed.record"
 REVOKED_KEY = "tower-sessions-sealed.revoked"
 DERIVED_ID_LABEL = b"tower-sessions-sealed revocation v1"
 
-TAG_NULL, TAG_BOOL, TAG_U64, TAG_I64, TAG_F64, TAG_STRING, TAG_ARRAY, TAG_OBJECT = range(8)
+TAG_NULL, TAG_BOOL, TAG_U64, TAG_I64, TAG_F64, TAG_STRING, TAG_ARRAY, TAG_OBJECT, TAG_UNSIGNED = range(9)
 
 
 class Rejected(Exception):
@@ -249,7 +264,7 @@ class KeyRing:
 
     def seal(self, name: str, session: "Session", nonce: Optional[bytes] = None) -> str:
         """Seals `session` for the cookie `name` under the first key (§7, sealing)."""
-        return self.seal_payload(name, session.version, encode_payload(session), nonce)
+        return self.seal_payload(name, payload_version(session), encode_payload(session), nonce)
 
     def seal_payload(
         self, name: str, version: int, payload: bytes, nonce: Optional[bytes] = None
@@ -280,7 +295,7 @@ class KeyRing:
         if len(envelope) < OVERHEAD:
             raise Rejected("too short")
         version = envelope[0]
-        if version not in (VERSION_1, VERSION_2):
+        if version not in VERSIONS:
             raise Rejected("unknown version")
         found = self.find(envelope[1:PREFIX_LEN])
         if found is None:
@@ -440,16 +455,45 @@ def _check_date(seconds: int) -> None:
         raise Rejected("date out of range")
 
 
+def _is_unsigned_array(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) >= MIN_UNSIGNED_LEN
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= U64_MAX for v in value)
+    )
+
+
+def _uses_unsigned_arrays(value: Any) -> bool:
+    if _is_unsigned_array(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_uses_unsigned_arrays(v) for v in value)
+    if isinstance(value, dict):
+        return any(_uses_unsigned_arrays(v) for v in value.values())
+    return False
+
+
+def payload_version(session: Session) -> int:
+    """The version `session` is written as: 1 (2 with the store fields), or 3 (4) when its
+    data has an unsigned array."""
+    if session.version not in VERSIONS:
+        raise ValueError("format 1 to 4")
+    fields = has_store_fields(session.version)
+    if _uses_unsigned_arrays(session.data):
+        return VERSION_4 if fields else VERSION_3
+    return VERSION_2 if fields else VERSION_1
+
+
 def encode_payload(session: Session) -> bytes:
-    """The payload of `session` in its format (§5.2, §5.3)."""
-    if session.version not in (VERSION_1, VERSION_2):
-        raise ValueError("format 1 or 2")
+    """The payload of `session` in its format (§5.2, §5.3); the version it is written as
+    is payload_version(session)."""
+    version = payload_version(session)
     out = bytearray(_i128_le(session.id))
     for seconds in (session.expires, session.created):
         _check_date(seconds)
         _varint(_zigzag(seconds), out)
-    _encode_data(session.data, out)
-    if session.version == VERSION_2:
+    _encode_data(session.data, out, allows_unsigned_arrays(version))
+    if has_store_fields(version):
         if not 0 <= session.created_nanos < NANOS_PER_SECOND:
             raise Rejected("nanoseconds out of range")
         out += struct.pack("<I", session.created_nanos)
@@ -471,7 +515,7 @@ def _encode_string(text: str, out: bytearray) -> None:
     out += raw
 
 
-def _encode_map(entries: dict, out: bytearray, depth: int) -> None:
+def _encode_map(entries: dict, out: bytearray, depth: int, compact: bool) -> None:
     for key in entries:
         if not isinstance(key, str):
             raise ValueError("keys are strings")
@@ -480,14 +524,16 @@ def _encode_map(entries: dict, out: bytearray, depth: int) -> None:
     _varint(len(ordered), out)
     for key, value in ordered:
         _encode_string(key, out)
-        _encode_value(value, out, depth)
+        _encode_value(value, out, depth, compact)
 
 
-def _encode_data(data: dict, out: bytearray) -> None:
-    _encode_map(data, out, 0)
+def _encode_data(data: dict, out: bytearray, compact: bool = False) -> None:
+    """`compact`: arrays of unsigned integers use tag 8 (versions 3 and 4; never records
+    at rest)."""
+    _encode_map(data, out, 0, compact)
 
 
-def _encode_value(value: Any, out: bytearray, depth: int) -> None:
+def _encode_value(value: Any, out: bytearray, depth: int, compact: bool) -> None:
     if value is None:
         _varint(TAG_NULL, out)
     elif isinstance(value, bool):
@@ -513,15 +559,21 @@ def _encode_value(value: Any, out: bytearray, depth: int) -> None:
     elif isinstance(value, (list, tuple)):
         if depth + 1 > MAX_DEPTH:
             raise Rejected("nesting too deep")
+        if compact and _is_unsigned_array(value):
+            _varint(TAG_UNSIGNED, out)
+            _varint(len(value), out)
+            for item in value:
+                _varint(item, out)
+            return
         _varint(TAG_ARRAY, out)
         _varint(len(value), out)
         for item in value:
-            _encode_value(item, out, depth + 1)
+            _encode_value(item, out, depth + 1, compact)
     elif isinstance(value, dict):
         if depth + 1 > MAX_DEPTH:
             raise Rejected("nesting too deep")
         _varint(TAG_OBJECT, out)
-        _encode_map(value, out, depth + 1)
+        _encode_map(value, out, depth + 1, compact)
     else:
         raise ValueError(f"cannot seal a {type(value).__name__}")
 
@@ -529,9 +581,11 @@ def _encode_value(value: Any, out: bytearray, depth: int) -> None:
 class _Reader:
     """A strict reader over a payload (§5.1, §5.4)."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, compact: bool = False):
         self.data_bytes = data
         self.pos = 0
+        # Tag 8 is allowed (versions 3 and 4).
+        self.compact = compact
 
     def take(self, n: int) -> bytes:
         if n > len(self.data_bytes) - self.pos:
@@ -616,6 +670,13 @@ class _Reader:
             if tag == TAG_ARRAY:
                 return [self.value(depth + 1) for _ in range(self.length())]
             return self.map_entries(depth + 1)
+        if tag == TAG_UNSIGNED and self.compact:
+            if depth + 1 > MAX_DEPTH:
+                raise Rejected("nesting too deep")
+            items = [self.varint(64) for _ in range(self.length())]
+            if len(items) < MIN_UNSIGNED_LEN:
+                raise Rejected("non-canonical unsigned array")
+            return items
         raise Rejected("unknown value tag")
 
     def finish(self) -> None:
@@ -625,13 +686,15 @@ class _Reader:
 
 def decode_payload(payload: bytes, version: int) -> Session:
     """The payload of format `version` (§5.2-§5.4), every rule enforced."""
-    reader = _Reader(payload)
+    if version not in VERSIONS:
+        raise Rejected("unknown version")
+    reader = _Reader(payload, allows_unsigned_arrays(version))
     session_id = int.from_bytes(reader.take(16), "little", signed=True)
     expires = reader.zigzag()
     created = reader.zigzag()
     data = reader.data()
     session = Session(id=session_id, expires=expires, created=created, data=data, version=version)
-    if version == VERSION_2:
+    if has_store_fields(version):
         session.created_nanos = struct.unpack("<I", reader.take(4))[0]
         option = reader.byte()
         if option == 1:
@@ -639,8 +702,6 @@ def decode_payload(payload: bytes, version: int) -> Session:
         elif option != 0:
             raise Rejected("bad option")
         session.stored = reader.boolean()
-    elif version != VERSION_1:
-        raise Rejected("unknown version")
     reader.finish()
     for seconds in (expires, created) + ((session.checked,) if session.checked is not None else ()):
         _check_date(seconds)
@@ -694,9 +755,9 @@ def session_to_json(session: Session) -> dict:
         "id": str(session.id),
         "expires": session.expires,
         "created": session.created,
-        "created_nanos": session.created_nanos if session.version == VERSION_2 else None,
+        "created_nanos": session.created_nanos if has_store_fields(session.version) else None,
         "checked": session.checked,
-        "stored": session.stored if session.version == VERSION_2 else None,
+        "stored": session.stored if has_store_fields(session.version) else None,
         "data": [[k, typed(v)] for k, v in session.data.items()],
     }
 
@@ -784,7 +845,7 @@ def selftest(path: str) -> int:
         check(session_to_json(opened)["data"] == v["session"]["data"], f"{label}: data")
         for attr in ("id", "expires", "created", "version"):
             check(str(getattr(opened, attr)) == str(v["session"][attr]), f"{label}: {attr}")
-        if expected.version == VERSION_2:
+        if has_store_fields(expected.version):
             check(opened.created_nanos == expected.created_nanos, f"{label}: nanos")
             check(opened.checked == expected.checked, f"{label}: checked")
             check(opened.stored == expected.stored, f"{label}: stored")
