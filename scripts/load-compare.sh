@@ -11,8 +11,9 @@
 # this many times, the rounds interleaved, and the report takes each figure's median, so
 # that other work on a shared machine does not fall on one case only), CASES (default: all
 # of `load_server --list`), PORT (first loopback port, 39500; run i uses PORT+i),
-# QUIET_WAIT / QUIET_CORES (20 s, 0.3: before each case, wait up to QUIET_WAIT s for other
-# processes to use less than QUIET_CORES cores; the report shows how busy the machine was).
+# QUIET_WAIT / QUIET_CORES (30 s, 0.3: before each case, wait up to QUIET_WAIT s for other
+# processes to use less than QUIET_CORES cores; the report takes each steady figure from the
+# rounds that stayed that quiet when there are any, and says how many there were).
 #
 # Per case:
 #   1. start the server pinned to core A (`taskset`), and for the Redis cases first a private
@@ -43,7 +44,7 @@ CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-1}"
 SESSIONS="${SESSIONS:-100000}"
 ROUNDS="${ROUNDS:-3}"
-QUIET_WAIT="${QUIET_WAIT:-20}"
+QUIET_WAIT="${QUIET_WAIT:-30}"
 QUIET_CORES="${QUIET_CORES:-0.3}"
 PORT="${PORT:-39500}"
 
@@ -135,8 +136,9 @@ wait_quiet() {
 }
 # Nanoseconds the threads of $1 ran (/proc/<pid>/task/*/schedstat, 1st field): exact, unlike
 # the tick-sampled utime + stime.
-run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
-runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%d", s}'; }
+# (awk's %d stops at 2^31 in mawk: print with %.0f.)
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f", s}'; }
 
 # The `WRK key=value ...` line of a wrk run's output, prefixed: "rw_requests=... rw_rps=...".
 wrk_fields() {
@@ -215,6 +217,9 @@ for CASE in "${ORDER[@]}"; do
       cat "$WORK/redis.err" >&2
       log "$CASE: redis did not start"
       record "case=$CASE" "round=$ROUND" "failed=redis did not start" >/dev/null
+      kill -TERM "$REDIS_WRAPPER" 2>/dev/null || true
+      wait "$REDIS_WRAPPER" 2>/dev/null || true
+      REDIS_WRAPPER=""
       continue
     fi
     log "redis $REDIS_URL (pid $REDIS_PID)"

@@ -125,7 +125,8 @@ def derive(row: dict, clk_tck: int) -> dict:
         d[f"{phase}_server_busy"] = (server_s + redis_s) / wall_s * 100 if wall_s else None
         d[f"{phase}_client_busy"] = client_s / client_wall * 100 if client_wall else None
         busy = row.get(f"{phase}_machine_busy_ticks")
-        ours = server_s + redis_s + client_s
+        # Same (tick-sampled) accounting as /proc/stat's busy time.
+        ours = ((row.get(f"{phase}_server_cpu_ticks") or 0) + (row.get(f"{phase}_redis_cpu_ticks") or 0)) / clk_tck + client_s
         d[f"{phase}_other_cores"] = max(0.0, busy / clk_tck - ours) / wall_s if busy is not None and wall_s else None
         d[f"{phase}_runq_wait"] = wait_ns / (wall_s * 1e9) * 100 if wait_ns is not None and wall_s else None
     n = row.get("mem_requests") or 0
@@ -197,8 +198,25 @@ def render(path: Path, out: Path) -> None:
     failed = {c: [f"round {r.get('round', '?')}: {p}" for r in rs for p in problems(r)] for c, rs in by_case.items()}
     failed = {c: why for c, why in failed.items() if why}
     derived = {c: [derive(r, clk) for r in rs] for c, rs in by_case.items() if c not in failed}
-    agg = {c: {k: median([d[k] for d in ds]) for k in ds[0]} for c, ds in derived.items()}
-    spreads = {c: {k: spread([d[k] for d in ds]) for k in ds[0]} for c, ds in derived.items()}
+    quiet_cores = float(meta.get("quiet_cores", 0.3))
+
+    def chosen(ds: list[dict], key: str) -> list[dict]:
+        """The rounds a figure is taken from: for a steady phase's figures, the rounds in
+        which other processes used less than `quiet_cores` cores during that phase, when
+        there are any; otherwise (and for the memory figures) every round."""
+        phase = key.split("_", 1)[0]
+        if phase not in ("rw", "ro"):
+            return ds
+        quiet = [d for d in ds if d[f"{phase}_other_cores"] is not None and d[f"{phase}_other_cores"] < quiet_cores]
+        return quiet or ds
+
+    agg = {c: {k: median([d[k] for d in chosen(ds, k)]) for k in ds[0]} for c, ds in derived.items()}
+    spreads = {c: {k: spread([d[k] for d in chosen(ds, k)]) for k in ds[0]} for c, ds in derived.items()}
+    quiet_count = {
+        c: {p: sum(1 for d in ds if d[f"{p}_other_cores"] is not None and d[f"{p}_other_cores"] < quiet_cores) for p in ("rw", "ro")}
+        for c, ds in derived.items()
+    }
+    total_count = {c: len(ds) for c, ds in derived.items()}
     ref = agg.get(REFERENCE, {})
     lines: list[str] = []
     w = lines.append
@@ -228,8 +246,12 @@ def render(path: Path, out: Path) -> None:
         "part of the server side, which has one core in total."
     )
     w(
-        f"- {rounds} round(s), the cases interleaved; each figure is the median over the rounds"
-        + (", ± half its range over the rounds in % of the median." if rounds > 1 else ".")
+        f"- {rounds} round(s), the cases interleaved (each round starts one case further on). "
+        "A steady-phase figure is the median over the case's *quiet rounds*, those in which "
+        f"other processes used less than {quiet_cores} cores during that phase, when it has "
+        "any, else over all its rounds (quiet rounds 0/n: measured while the machine was busy, "
+        "so compare it with care); memory figures are medians over all rounds"
+        + (". ± is half the range over those rounds, in % of the median." if rounds > 1 else ".")
     )
     w(
         f"- Load average at start {meta.get('loadavg_start', '?')}, at end "
@@ -261,9 +283,9 @@ def render(path: Path, out: Path) -> None:
         w("")
         w(
             "| case | req/s | ×sealed | p50 ms | p99 ms | ×sealed p99 | CPU µs/req | ×sealed | "
-            "+ Redis µs/req | busy server / client | run-queue wait | other load |"
+            "+ Redis µs/req | busy server / client | run-queue wait | other load | quiet rounds |"
         )
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for case in order:
             if case not in agg:
                 continue
@@ -276,7 +298,8 @@ def render(path: Path, out: Path) -> None:
                 f"{with_spread(a[k('cpu_us')], sp[k('cpu_us')], 1)} | "
                 f"{ratio(a[k('cpu_us')], ref.get(k('cpu_us')))} | {fmt(a[k('cpu_redis_us')], 1)} | "
                 f"{fmt(a[k('server_busy')], 0, ' %')} / {fmt(a[k('client_busy')], 0, ' %')} | "
-                f"{fmt(a[k('runq_wait')], 0, ' %')} | {fmt(a[k('other_cores')], 2)} |"
+                f"{fmt(a[k('runq_wait')], 0, ' %')} | {fmt(a[k('other_cores')], 2)} | "
+                f"{quiet_count[case][phase]}/{total_count[case]} |"
             )
         w("")
 
