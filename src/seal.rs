@@ -322,7 +322,9 @@ impl KeyRing {
         (then, max_len): (usize, usize),
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
-        let mut envelope = Vec::with_capacity(1024);
+        // Room for a typical session; under 1 KiB, so that glibc serves it from its
+        // per-thread cache (larger blocks take its slow path). Larger sessions grow it.
+        let mut envelope = Vec::with_capacity(ENVELOPE_CAPACITY);
         // The version depends on what the data holds: known once it is encoded.
         envelope.push(0);
         envelope.extend_from_slice(&key.kid());
@@ -466,6 +468,9 @@ impl<'a> Envelope<'a> {
 fn base64_text(value: Vec<u8>) -> Result<String, Error> {
     String::from_utf8(value).map_err(|_| Error::new(ErrorKind::Cipher))
 }
+
+/// The initial capacity of a sealing buffer.
+const ENVELOPE_CAPACITY: usize = 640;
 
 /// Length of the unpadded base64 encoding of `bytes` bytes.
 pub(crate) const fn encoded_len(bytes: usize) -> usize {
