@@ -9,7 +9,9 @@
 //!   store), a rotated ring; and refuses them under another cookie name or without the key;
 //! - the crate opens, through the `Router`, cookies Python sealed (both formats, an older
 //!   key of the ring, and refuses an expired one or one sealed for another name);
-//! - records at rest (`SealedStore`), overflow references and tombstone ids agree.
+//! - records at rest (`SealedStore`), overflow references and tombstone ids agree;
+//! - a token kept as bytes (`Vec<u8>`, which serde writes as numbers) travels as an unsigned
+//!   array (formats 0x03 and 0x04) both ways, and the handler reads the same bytes back.
 //!
 //! Needs `python3` with PyNaCl; when either is missing the tests fail and say to run
 //! `scripts/install-test-deps.sh`.
@@ -806,4 +808,74 @@ async fn tombstones_are_where_the_spec_derives_them() {
         .unwrap()
         .expect("the subject's tombstone");
     assert!(record.data["tower-sessions-sealed.revoked"].is_i64());
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Unsigned arrays (formats 0x03 and 0x04), both ways through the router
+
+#[tokio::test]
+async fn token_bytes_travel_as_unsigned_arrays_both_ways() {
+    let token: Vec<u8> = (0u8..32)
+        .map(|i| i.wrapping_mul(97).wrapping_add(200))
+        .collect();
+    let ids: Vec<u64> = vec![7, 300, u64::MAX];
+    let expected: HashMap<String, Value> = [
+        ("csrf".to_owned(), json!(token)),
+        ("ids".to_owned(), json!(ids)),
+        ("role".to_owned(), json!("admin")),
+    ]
+    .into_iter()
+    .collect();
+    let app_for = |layer: SessionManagerLayer| {
+        let (token, ids) = (token.clone(), ids.clone());
+        Router::new()
+            .route(
+                "/token",
+                get(move |session: Session| async move {
+                    // serde writes `Vec<u8>` and `Vec<u64>` as arrays of numbers.
+                    session.insert("csrf", &token).await.unwrap();
+                    session.insert("ids", &ids).await.unwrap();
+                    session.insert("role", "admin").await.unwrap();
+                }),
+            )
+            .route(
+                "/token/read",
+                get(|session: Session| async move {
+                    let csrf: Vec<u8> = session.get("csrf").await.unwrap().unwrap_or_default();
+                    let ids: Vec<u64> = session.get("ids").await.unwrap().unwrap_or_default();
+                    json!({ "csrf": csrf, "ids": ids }).to_string()
+                }),
+            )
+            .layer(layer)
+    };
+    let layers = [
+        (0x03, SessionManagerLayer::new(ring(KEY_NEW))),
+        (
+            0x04,
+            SessionManagerLayer::new(ring(KEY_NEW)).with_revocation(MemoryStore::default()),
+        ),
+    ];
+    for (version, layer) in layers {
+        let app = app_for(layer);
+        // The crate seals: format 3 (4 with a store), which Python opens to the same data.
+        let value = set_cookie_value(&send(&app, "/token", None).await).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&value).unwrap()[0], version);
+        let crate_side = ring(KEY_NEW).open("id", &value).unwrap();
+        assert_eq!(crate_side.record.data, expected);
+        let results = py_open(KEY_NEW, "id", &[&value]);
+        assert_eq!(results[0]["ok"], true, "{}", results[0]);
+        assert_same_session(&results[0]["session"], &crate_side, version.into());
+        assert_eq!(untyped_data(&results[0]["session"]["data"]), expected);
+
+        // Python seals the same kind of session; the handler reads its bytes back exactly.
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut session = python_session(version - 2, 42, now + 3600, now - 60);
+        session["data"] = typed_data(&expected);
+        let sealed = py_seal(KEY_NEW, "id", std::slice::from_ref(&session)).remove(0);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&sealed).unwrap()[0], version);
+        let response = send(&app, "/token/read", Some(("id", &sealed))).await;
+        assert_eq!(response.status(), 200);
+        let read = body_json(response).await;
+        assert_eq!(read, json!({ "csrf": token, "ids": ids }));
+    }
 }
