@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Writes BENCHMARKS.md and docs/bench-chart.svg from the results of scripts/bench.sh.
+"""Writes BENCHMARKS.md, docs/bench-chart.svg and docs/bench-size-series.svg from the results
+of scripts/bench.sh.
 
 Inputs (all under --out, normally target/bench-report, plus --criterion):
   cases.jsonl, prims.jsonl       the ids the bench binaries list (only these are reported)
   <criterion>/<group>/<fn>/new/{estimates,sample}.json
+  interleaved.jsonl              middleware --interleaved (median, p10, p90 per case)
   callgrind.tsv                  kind, id, N, Ir(N) (whole program)
   dhat.tsv                       id, N, bytes(N), blocks(N)
   sizes.jsonl, floor_check.jsonl cookie sizes, floor cross-check
   profile/{inclusive,exclusive}.txt   callgrind_annotate of the request loop
+  rev-*, storage-*               the revocation and storage benches' results (same shapes)
+  load-section.md                scripts/load-compare.sh's end-to-end section (verbatim)
   meta-*.env                     start/end time and load of each phase
 and docs/bench-notes.md (hand-written analysis, included verbatim).
 
@@ -1741,7 +1745,11 @@ def main() -> int:
       "collected; no hyper, no sockets). Handlers read `counter` from the session and write "
       "`counter + 1` (read-only variants only read it). Session data: the *typical payload* "
       "(user id, a 16-char name, 3 roles, a 32-byte CSRF token as 43 base64url chars, a "
-      "counter), optionally with a filler string to reach ~1 KB or ~3 KB. Every case is primed "
+      "counter), optionally with a filler string to reach ~1 KB or ~3 KB; every steady case "
+      "also runs with two more payload shapes (`…@bytes`: the CSRF token as 32 bytes, which "
+      "serde writes as an array of numbers; `…@numeric`: numbers and nested arrays of "
+      "integers and floats, ~2× the typical JSON), and a size series (`…/series_<n>B`) runs "
+      "from the counter alone to the default cookie budget. Every case is primed "
       "and checked before it is timed (status 200, `Set-Cookie` present or absent as "
       "expected, counter ≥ 2 in steady state).")
     w("")
@@ -1765,10 +1773,13 @@ def main() -> int:
     w(f"* Toolchain: {mach['rustc']}, `cargo bench` profile (release + "
       "`debug = \"line-tables-only\"`); {0}".format(mach["valgrind"]))
     w("* Command: `scripts/bench.sh` (the knobs are at the top of the script). It builds with "
-      "`cargo bench --no-run`, runs the `middleware`, `primitives` and `revocation` bench "
-      "executables as `cargo bench --bench <name>` would (so every phase measures the same "
-      "build), then the cookie-size and floor checks and the revocation cases' wall/CPU "
-      "timing, callgrind and dhat on the executables' `--driver` mode, and this report.")
+      "`cargo bench --no-run`, runs the `middleware`, `primitives`, `revocation` and "
+      "`storage` bench executables as `cargo bench --bench <name>` would (so every phase "
+      "measures the same build), then the cookie-size and floor checks, the interleaved runs "
+      "(`--interleaved`) and the revocation cases' wall/CPU timing, callgrind and dhat on the "
+      "executables' `--driver` mode, `scripts/load-compare.sh` (end to end), and this report. "
+      "Parts can run alone (`ONLY=classic|revocation|storage|load`), the others' last "
+      "results reused.")
     w("* Criterion 0.8: middleware and revocation 1 s warm-up, 3 s measurement, 50 samples; "
       "primitives 1 s, 2 s, 50 samples. *Median* is criterion's median of per-sample ns/iteration; *p10* and "
       "*p90* are percentiles of the same per-sample values.")
@@ -2073,6 +2084,8 @@ def main() -> int:
     w("valgrind --tool=callgrind $B --driver sealed/steady_rw 5000")
     w("valgrind --tool=dhat --dhat-out-file=/dev/null $B --driver ts_memory/steady_rw 5000")
     w("$B --sizes                                         # cookie sizes (JSON lines)")
+    w("$B --interleaved 40 15                             # steady cases round-robin")
+    w("SKIP_SERIES=1 ONLY=classic scripts/bench.sh        # without the size series")
     w("ONLY=revocation scripts/bench.sh                   # only the revocation bench (+ report)")
     w("cargo bench --bench revocation -- sealed_rev_redis/  # criterion, one family")
     w("cargo bench --bench revocation -- --test           # every revocation case once (checks)")
