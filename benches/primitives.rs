@@ -6,8 +6,9 @@
 //! beyond the AEAD tag: `version | kid | nonce | AEAD(postcard(payload)) | tag`, AAD =
 //! `version | kid | cookie name`, the payload being `(id [16 bytes], expires, created,
 //! [(key, value)])` with each session value a serde enum that postcard encodes exactly as
-//! the crate does. `--check` shows that the floor opens and decodes a cookie sealed by the
-//! crate, so both work on the same bytes.
+//! the crate does (with tag 8, the unsigned arrays of formats 3 and 4, and the version byte
+//! 3 when the data has one). `--check` shows that the floor opens and decodes a cookie
+//! sealed by the crate, so both work on the same bytes.
 //!
 //! - raw open floor = base64url decode + AEAD open + postcard decode (into the mirror enum);
 //! - raw seal floor = postcard encode + nonce (rand 0.8 `thread_rng`, as the crate) + AEAD
@@ -64,6 +65,22 @@ enum PValue {
     String(String),
     Array(Vec<PValue>),
     Object(Vec<(String, PValue)>),
+    /// Tag 8 of formats 3 and 4: an array of at least two non-negative integers (how serde
+    /// writes a byte token), varints without a tag per element.
+    UArray(Vec<u64>),
+}
+
+/// Whether any value of `pairs` is a tag-8 array (the crate then writes format 3).
+fn has_uarray(pairs: &[(String, PValue)]) -> bool {
+    fn any(v: &PValue) -> bool {
+        match v {
+            PValue::UArray(_) => true,
+            PValue::Array(items) => items.iter().any(any),
+            PValue::Object(pairs) => pairs.iter().any(|(_, v)| any(v)),
+            _ => false,
+        }
+    }
+    pairs.iter().any(|(_, v)| any(v))
 }
 
 /// `(id, expires, created, data)`, fields back to back.
@@ -79,7 +96,13 @@ fn to_mirror(value: &Value) -> PValue {
             _ => PValue::F64(n.as_f64().unwrap_or(0.0)),
         },
         Value::String(s) => PValue::String(s.clone()),
-        Value::Array(items) => PValue::Array(items.iter().map(to_mirror).collect()),
+        Value::Array(items) => {
+            let unsigned: Option<Vec<u64>> = items.iter().map(Value::as_u64).collect();
+            match unsigned {
+                Some(u) if u.len() >= 2 => PValue::UArray(u),
+                _ => PValue::Array(items.iter().map(to_mirror).collect()),
+            }
+        }
         Value::Object(map) => {
             let mut pairs: Vec<_> = map.iter().map(|(k, v)| (k.clone(), to_mirror(v))).collect();
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
@@ -98,6 +121,7 @@ fn to_json(value: PValue) -> Value {
         PValue::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
         PValue::String(s) => Value::String(s),
         PValue::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        PValue::UArray(items) => Value::Array(items.into_iter().map(Value::from).collect()),
         PValue::Object(pairs) => Value::Object(
             pairs
                 .into_iter()
@@ -317,7 +341,8 @@ enum Backend {
 /// Raw seal floor: postcard encode + nonce + AEAD seal + base64url encode.
 fn floor_seal(key: &FloorKey, payload: &Payload, backend: Backend) -> String {
     let mut envelope = Vec::with_capacity(512);
-    envelope.push(1u8);
+    // Format 1, or 3 when the data has a tag-8 array, as the crate writes it.
+    envelope.push(if has_uarray(&payload.3) { 3u8 } else { 1u8 });
     envelope.extend_from_slice(&key.kid);
     let mut nonce = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut nonce);
