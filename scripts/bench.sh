@@ -217,6 +217,30 @@ failed() { # id phase log exit-status
   echo "  $1: FAILED ($2): ${why:-exit status $4}" >&2
 }
 
+# Callgrind (and dhat) of every case of a store bench, N1 and N2 requests each, whole
+# program (the store servers are other processes: valgrind does not follow them):
+#   valgrind_cases <kind> <exe> <cases.jsonl> <dir> <callgrind.tsv> <dhat.tsv or ""> N1 N2
+valgrind_cases() {
+  local kind=$1 bin=$2 list=$3 dir=$4 cg_tsv=$5 dhat_tsv=$6 n1=$7 n2=$8 id s n ir total
+  for id in $(ids "$list"); do
+    s=$(safe "$id")
+    for n in "$n1" "$n2"; do
+      valgrind --tool=callgrind --callgrind-out-file="$dir/$s.$n.out" \
+        "$bin" --driver "$id" "$n" 2>"$dir/$s.$n.log"
+      ir=$(sed -n 's/^summary: //p' "$dir/$s.$n.out")
+      printf '%s\t%s\t%s\t%s\n' "$kind" "$id" "$n" "$ir" >>"$cg_tsv"
+      rm -f "$dir/$s.$n.out"
+      [ -n "$dhat_tsv" ] || continue
+      valgrind --tool=dhat --dhat-out-file=/dev/null \
+        "$bin" --driver "$id" "$n" 2>"$dir/$s.$n.dhat.log"
+      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
+        "$dir/$s.$n.dhat.log" | tr -d ,)
+      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$dhat_tsv"
+    done
+    echo "  $id" >&2
+  done
+}
+
 # --- 2. criterion ----------------------------------------------------------------------
 if [ -z "${SKIP_CRITERION:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   phase_start criterion
@@ -352,29 +376,15 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_REV" ]; then
   command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
   phase_start rev-valgrind
   rm -rf "$OUT/rev-callgrind" "$OUT/rev-dhat" "$OUT/profile-rev"
-  mkdir -p "$OUT/rev-callgrind" "$OUT/rev-dhat" "$OUT/profile-rev"
+  mkdir -p "$OUT/rev-callgrind" "$OUT/profile-rev"
   : >"$OUT/rev-callgrind.tsv"
   : >"$OUT/rev-dhat.tsv"
 
   # Only this process is measured: the PostgreSQL and Redis servers are other processes
   # (valgrind does not follow children), and the kernel is never counted.
   log "callgrind + dhat: revocation cases (N=$RN1 and N=$RN2)"
-  for id in $(ids "$OUT/rev-cases.jsonl"); do
-    s=$(safe "$id")
-    for n in "$RN1" "$RN2"; do
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/rev-callgrind/$s.$n.out" \
-        "$RV" --driver "$id" "$n" 2>"$OUT/rev-callgrind/$s.$n.log"
-      ir=$(sed -n 's/^summary: //p' "$OUT/rev-callgrind/$s.$n.out")
-      printf 'revocation\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/rev-callgrind.tsv"
-      rm -f "$OUT/rev-callgrind/$s.$n.out"
-      valgrind --tool=dhat --dhat-out-file=/dev/null \
-        "$RV" --driver "$id" "$n" 2>"$OUT/rev-dhat/$s.$n.log"
-      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
-        "$OUT/rev-dhat/$s.$n.log" | tr -d ,)
-      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$OUT/rev-dhat.tsv"
-    done
-    echo "  $id" >&2
-  done
+  valgrind_cases revocation "$RV" "$OUT/rev-cases.jsonl" "$OUT/rev-callgrind" \
+    "$OUT/rev-callgrind.tsv" "$OUT/rev-dhat.tsv" "$RN1" "$RN2"
 
   for case in $PROFILE_REV_CASES; do
     log "profile: $case (request loop only, N=$RN2)"
@@ -412,28 +422,13 @@ if [ -n "$RUN_STORAGE" ] && [ -z "${SKIP_VALGRIND:-}" ]; then
   command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
   phase_start storage-valgrind
   rm -rf "$OUT/storage-callgrind" "$OUT/storage-dhat"
-  mkdir -p "$OUT/storage-callgrind" "$OUT/storage-dhat"
+  mkdir -p "$OUT/storage-callgrind"
   : >"$OUT/storage-callgrind.tsv"
   : >"$OUT/storage-dhat.tsv"
   # As for revocation: this process only (the servers are other processes).
   log "callgrind${STORAGE_DHAT:+ + dhat}: storage cases (N=$SN1 and N=$SN2)"
-  for id in $(ids "$OUT/storage-cases.jsonl"); do
-    s=$(safe "$id")
-    for n in "$SN1" "$SN2"; do
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/storage-callgrind/$s.$n.out" \
-        "$ST" --driver "$id" "$n" 2>"$OUT/storage-callgrind/$s.$n.log"
-      ir=$(sed -n 's/^summary: //p' "$OUT/storage-callgrind/$s.$n.out")
-      printf 'storage\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/storage-callgrind.tsv"
-      rm -f "$OUT/storage-callgrind/$s.$n.out"
-      [ -n "$STORAGE_DHAT" ] || continue
-      valgrind --tool=dhat --dhat-out-file=/dev/null \
-        "$ST" --driver "$id" "$n" 2>"$OUT/storage-dhat/$s.$n.log"
-      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
-        "$OUT/storage-dhat/$s.$n.log" | tr -d ,)
-      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$OUT/storage-dhat.tsv"
-    done
-    echo "  $id" >&2
-  done
+  valgrind_cases storage "$ST" "$OUT/storage-cases.jsonl" "$OUT/storage-callgrind" \
+    "$OUT/storage-callgrind.tsv" "${STORAGE_DHAT:+$OUT/storage-dhat.tsv}" "$SN1" "$SN2"
   phase_end storage-valgrind "n1=$SN1" "n2=$SN2" "dhat=${STORAGE_DHAT:-no}" \
     "valgrind=$(valgrind --version)"
 fi

@@ -756,6 +756,42 @@ def rev_target(name: str, what: str, limit: float, values: dict[str, float | Non
     return (name, what, f"≤ {limit:g}×", shown, status, whole, extra)
 
 
+def store_bench_rows(out_dir: Path, crit: Path, meta: dict, bench: str, prefix: str,
+                     extra: dict[str, dict]) -> list[dict]:
+    """The rows of a store bench (revocation, storage): its listed cases with criterion's
+    median/p10/p90 (`<crit>/<bench>/`), the interleaved run's (`<prefix>-interleaved.jsonl`),
+    Ir (`<prefix>-callgrind.tsv`, kind `bench`) and allocations (`<prefix>-dhat.tsv`) per
+    request, and each `extra` table's entry for the case under its key."""
+    cases = load_jsonl(out_dir / f"{prefix}-cases.jsonl")
+    ir = load_callgrind(out_dir / f"{prefix}-callgrind.tsv")
+    allocs = load_dhat(out_dir / f"{prefix}-dhat.tsv")
+    inter = {t["id"]: t for t in load_jsonl(out_dir / f"{prefix}-interleaved.jsonl")}
+    since = phase_epoch(meta, f"{prefix}-criterion")
+    rows = []
+    for c in cases:
+        res = fresh_result(crit / bench, c["id"], since)
+        il = inter.get(c["id"], {})
+        rows.append({
+            **c,
+            "median": res.get("median"), "p10": res.get("p10"), "p90": res.get("p90"),
+            "imed": il.get("median_ns"), "ip10": il.get("p10_ns"), "ip90": il.get("p90_ns"),
+            "ir": ir.get((bench, c["id"])),
+            "allocs": allocs.get(c["id"], (None, None))[0],
+            "bytes": allocs.get(c["id"], (None, None))[1],
+            **{k: table.get(c["id"]) for k, table in extra.items()},
+        })
+    return rows
+
+
+def over_base(base: dict):
+    """`over(row, key)`: the row's `key` minus the baseline's (None if either is missing)."""
+    def over(r: dict, key: str) -> float | None:
+        if not r or r.get(key) is None or base.get(key) is None:
+            return None
+        return r[key] - base[key]
+    return over
+
+
 def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: dict,
                        meta: dict, components_now: dict[str, float],
                        self_now: dict[str, float]) -> tuple[list[dict], list[tuple]]:
@@ -764,34 +800,14 @@ def revocation_section(w, out_dir: Path, crit: Path, repo: Path, classic_by_id: 
         w("(no revocation results: run `scripts/bench.sh` without `SKIP_REVOCATION`)")
         w("")
         return [], []
-    rcrit = crit / "revocation"
-    ir = load_callgrind(out_dir / "rev-callgrind.tsv")
-    allocs = load_dhat(out_dir / "rev-dhat.tsv")
     timing = {t["id"]: t for t in load_jsonl(out_dir / "rev-timing.jsonl")}
     sizes = {t["id"]: t for t in load_jsonl(out_dir / "rev-sizes.jsonl")}
     inter = {t["id"]: t for t in load_jsonl(out_dir / "rev-interleaved.jsonl")}
-    rows = []
-    rev_since = phase_epoch(meta, "rev-criterion")
-    for c in cases:
-        res = fresh_result(rcrit, c["id"], rev_since)
-        il = inter.get(c["id"], {})
-        rows.append({
-            **c,
-            "median": res.get("median"), "p10": res.get("p10"), "p90": res.get("p90"),
-            "imed": il.get("median_ns"), "ip10": il.get("p10_ns"), "ip90": il.get("p90_ns"),
-            "ir": ir.get(("revocation", c["id"])),
-            "allocs": allocs.get(c["id"], (None, None))[0],
-            "bytes": allocs.get(c["id"], (None, None))[1],
-            "timing": timing.get(c["id"]),
-        })
+    rows = store_bench_rows(out_dir, crit, meta, "revocation", "rev", {"timing": timing})
     by = {r["id"]: r for r in rows}
     base = by.get("baseline/rw", {})
     ref = by.get("sealed/steady_rw", {})
-
-    def over(r: dict, key: str) -> float | None:
-        if not r or r.get(key) is None or base.get(key) is None:
-            return None
-        return r[key] - base[key]
+    over = over_base(base)
 
     def oratio(a: dict, b: dict, key: str) -> float | None:
         return ratio(over(a, key), over(b, key))
@@ -1370,34 +1386,15 @@ def storage_section(w, out_dir: Path, crit: Path, meta: dict) -> tuple[list[dict
         w("(no storage results: run `ONLY=storage scripts/bench.sh`)")
         w("")
         return [], []
-    ir = load_callgrind(out_dir / "storage-callgrind.tsv")
-    allocs = load_dhat(out_dir / "storage-dhat.tsv")
     inter = {t["id"]: t for t in load_jsonl(out_dir / "storage-interleaved.jsonl")}
     sizes = {t["id"]: t for t in load_jsonl(out_dir / "storage-sizes.jsonl")}
-    since = phase_epoch(meta, "storage-criterion")
-    rows = []
-    for c in cases:
-        res = fresh_result(crit / "storage", c["id"], since)
-        il = inter.get(c["id"], {})
-        rows.append({
-            **c,
-            "median": res.get("median"), "p10": res.get("p10"), "p90": res.get("p90"),
-            "imed": il.get("median_ns"), "ip10": il.get("p10_ns"), "ip90": il.get("p90_ns"),
-            "ir": ir.get(("storage", c["id"])),
-            "allocs": allocs.get(c["id"], (None, None))[0],
-            "bytes": allocs.get(c["id"], (None, None))[1],
-            "size": sizes.get(c["id"]),
-        })
+    rows = store_bench_rows(out_dir, crit, meta, "storage", "storage", {"size": sizes})
     by = {r["id"]: r for r in rows}
     base = by.get("baseline/rw", {})
     have_il = bool(inter) and base.get("imed") is not None
     MED, P10, P90 = ("imed", "ip10", "ip90") if have_il else ("median", "p10", "p90")
     src = "interleaved" if have_il else "criterion"
-
-    def over(r: dict, key: str) -> float | None:
-        if not r or r.get(key) is None or base.get(key) is None:
-            return None
-        return r[key] - base[key]
+    over = over_base(base)
 
     def oratio(a: dict, b: dict, key: str) -> float | None:
         return ratio(over(a, key), over(b, key))
