@@ -67,9 +67,9 @@ struct State {
     incoming_stored: bool,
     /// For an overflowed cookie session: a copy of the record loaded from the store (the
     /// plaintext of its cookie holds no data to decode again).
-    fallback: Option<Record>,
+    fallback: Option<Box<Record>>,
     /// A record this request wrote to the overflow store, for a later `load` of its id.
-    saved_record: Option<Record>,
+    saved_record: Option<Box<Record>>,
     /// When a new id was issued during this request (every seal of it uses the same time).
     new_created: Option<(Id, OffsetDateTime)>,
     /// An overflow store write failed (the response is then a `503`).
@@ -112,7 +112,7 @@ impl RequestStore {
         let incoming_stored = fields.stored && opened.is_some();
         // Its cookie's plaintext holds no data: keep the record loaded from the store.
         let (plaintext, fallback) = if incoming_stored {
-            (None, opened.clone())
+            (None, opened.clone().map(Box::new))
         } else {
             (plaintext, None)
         };
@@ -187,22 +187,21 @@ impl RequestStore {
     /// expiry, key rotation, `always_save`).
     pub(crate) fn reseal_opened(&self) -> Option<Result<Saved, Error>> {
         let mut state = self.state();
-        state.opened_id?;
+        let id = state.opened_id?;
+        let plan = self.plan(&mut state, id);
+        // The record itself if the session never loaded it, else decoded again from the
+        // cookie's plaintext (the session took it): never copied.
         let decoded;
-        let record = match state.opened.as_ref() {
-            Some(record) => record,
-            None => {
-                decoded = match (&state.fallback, &state.plaintext) {
-                    (Some(record), _) => record.clone(),
-                    (None, Some(plaintext)) => plaintext.decode()?.record,
-                    (None, None) => return None,
-                };
-                &decoded
+        let data = match (&state.opened, &state.fallback, &state.plaintext) {
+            (Some(record), _, _) => &record.data,
+            (None, Some(record), _) => &record.data,
+            (None, None, Some(plaintext)) => {
+                decoded = plaintext.decode()?.record;
+                &decoded.data
             }
+            (None, None, None) => return None,
         };
-        let record = record.clone();
-        let plan = self.plan(&mut state, record.id);
-        Some(self.seal_cookie(&state, &plan, record.id, &record.data, false))
+        Some(self.seal_cookie(&state, &plan, id, data, false))
     }
 
     /// [`RequestStore::reseal_opened`] for an overflowed session: its record is written
@@ -211,7 +210,10 @@ impl RequestStore {
         let record = {
             let state = self.state();
             state.opened_id?;
-            state.opened.clone().or_else(|| state.fallback.clone())?
+            state
+                .opened
+                .clone()
+                .or_else(|| state.fallback.as_deref().cloned())?
         };
         if let Err(err) = self.save_record(&record).await {
             return Some(Err(err));
@@ -264,7 +266,7 @@ impl RequestStore {
             (Ok(saved), overflow) => {
                 // A chunked cookie cannot be read back from its first header: keep the
                 // record for a later `load` in this request.
-                let keep = (!saved.chunks.is_empty()).then(|| record.clone());
+                let keep = (!saved.chunks.is_empty()).then(|| Box::new(record.clone()));
                 if let (true, Some(overflow)) = (incoming_stored, overflow) {
                     // It fits again: back into the cookie, and its record goes.
                     if let Err(err) = overflow.delete(record.id).await {
@@ -297,7 +299,7 @@ impl RequestStore {
                 if plan.same_session {
                     state.incoming_stored = true;
                 }
-                state.saved_record = Some(record.clone());
+                state.saved_record = Some(Box::new(record.clone()));
                 let saved = self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?;
                 state.saved = Some(saved);
                 state.deleted = false;
@@ -511,7 +513,7 @@ impl RequestStore {
             // The first load takes the record; a later one (`Session::load`) decodes it again.
             return match state.opened.take() {
                 Some(record) => Some(record),
-                None => state.fallback.clone().or_else(|| {
+                None => state.fallback.as_deref().cloned().or_else(|| {
                     state
                         .plaintext
                         .as_ref()
@@ -523,7 +525,7 @@ impl RequestStore {
         // A record saved earlier in this request (after `cycle_id`, say): the one written to
         // the overflow store, or open what we sealed.
         let saved = state.saved.as_ref().filter(|saved| saved.id == *id)?;
-        if let Some(record) = state.saved_record.as_ref().filter(|r| r.id == *id) {
+        if let Some(record) = state.saved_record.as_deref().filter(|r| r.id == *id) {
             return Some(record.clone());
         }
         let value = self.shared.cookie.value_of(saved.header.as_bytes())?;
