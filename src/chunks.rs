@@ -43,7 +43,7 @@ pub(crate) fn parse_base(value: &[u8]) -> Option<(usize, &[u8])> {
 /// Cuts `value` into parts that fit in `room[i]` characters each (`room[0]` for the base
 /// cookie, after its `COUNT.` prefix), using as few parts as possible; `None` if
 /// `room.len()` parts are not enough.
-pub(crate) fn split<'v>(value: &'v str, room: &[usize]) -> Option<Vec<&'v str>> {
+pub(crate) fn split<'v>(value: &'v [u8], room: &[usize]) -> Option<Vec<&'v [u8]>> {
     let mut parts = Vec::with_capacity(room.len());
     let mut rest = value;
     for (index, &fits) in room.iter().enumerate() {
@@ -57,7 +57,7 @@ pub(crate) fn split<'v>(value: &'v str, room: &[usize]) -> Option<Vec<&'v str>> 
             return None;
         }
         let cut = rest.len().min(fits);
-        // Base64url is ASCII: every index is a character boundary.
+        // Base64url is ASCII: a byte is a character, so any cut is one between characters.
         let (part, tail) = rest.split_at_checked(cut)?;
         parts.push(part);
         rest = tail;
@@ -84,9 +84,12 @@ mod tests {
 
     #[test]
     fn split_uses_as_few_parts_as_fit() {
-        let value = "abcdefghij";
-        assert_eq!(split(value, &[6, 6]), Some(vec!["abcd", "efghij"]));
-        assert_eq!(split(value, &[7, 3, 5]), Some(vec!["abcde", "fgh", "ij"]));
+        let value = b"abcdefghij";
+        assert_eq!(split(value, &[6, 6]), Some(vec![&b"abcd"[..], b"efghij"]));
+        assert_eq!(
+            split(value, &[7, 3, 5]),
+            Some(vec![&b"abcde"[..], b"fgh", b"ij"])
+        );
         assert_eq!(split(value, &[6, 3]), None, "does not fit in two");
         assert_eq!(split(value, &[20, 5]), None, "fits in one: not chunked");
         assert_eq!(split(value, &[2, 20]), None, "the base has no room");

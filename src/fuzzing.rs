@@ -5,17 +5,17 @@
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::payload::{self, SealedRecord, StoreFields, VERSION_1, VERSION_2, VERSION_3, VERSION_4};
+use crate::payload::{self, Format, SealedRecord, StoreFields};
 
 /// Decodes an (already authenticated) plaintext payload of format `version` (1 or 3:
 /// without the version 2 fields).
 #[must_use]
 pub fn decode_payload(version: u8, plaintext: &[u8]) -> Option<SealedRecord> {
-    match version {
-        VERSION_1 | VERSION_3 => payload::decode_version(plaintext, version),
-        _ => None,
+    let format = Format::of(version)?;
+    if format.store_fields {
+        return None;
     }
-    .map(|decoded| decoded.sealed)
+    payload::decode_version(plaintext, version).map(|decoded| decoded.sealed)
 }
 
 /// Encodes a record as the plaintext payload; returns its format version (1, or 3 when the
@@ -38,7 +38,7 @@ pub type V2Fields = (Option<OffsetDateTime>, bool);
 /// version 2 fields.
 #[must_use]
 pub fn decode_payload_v2(version: u8, plaintext: &[u8]) -> Option<(SealedRecord, V2Fields)> {
-    if !matches!(version, VERSION_2 | VERSION_4) {
+    if !Format::of(version)?.store_fields {
         return None;
     }
     let decoded = payload::decode_version(plaintext, version)?;

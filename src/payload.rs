@@ -145,10 +145,35 @@ pub(crate) struct StoreFields {
     pub(crate) stored: bool,
 }
 
-impl PayloadView<'_> {
-    /// The format version this payload is written as, `compact`: its data uses tag 8.
-    pub(crate) fn version(&self, compact: bool) -> u8 {
-        match (self.revocation.is_some(), compact) {
+/// What a payload of one format version holds: the one mapping between version bytes and
+/// layouts, for the encoder, the decoder and the envelope's version check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Format {
+    /// [`StoreFields`] follow the data (versions 2 and 4).
+    pub(crate) store_fields: bool,
+    /// Values may use tag 8 (versions 3 and 4).
+    pub(crate) unsigned_arrays: bool,
+}
+
+impl Format {
+    /// The format of version byte `version`, if it is one.
+    pub(crate) fn of(version: u8) -> Option<Self> {
+        let (store_fields, unsigned_arrays) = match version {
+            VERSION_1 => (false, false),
+            VERSION_2 => (true, false),
+            VERSION_3 => (false, true),
+            VERSION_4 => (true, true),
+            _ => return None,
+        };
+        Some(Self {
+            store_fields,
+            unsigned_arrays,
+        })
+    }
+
+    /// Its version byte.
+    pub(crate) fn version(self) -> u8 {
+        match (self.store_fields, self.unsigned_arrays) {
             (false, false) => VERSION_1,
             (true, false) => VERSION_2,
             (false, true) => VERSION_3,
@@ -196,7 +221,11 @@ pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result
     match postcard::to_extend(&encoding, taken) {
         Ok(extended) => {
             *out = extended;
-            Ok(payload.version(compact.get()))
+            Ok(Format {
+                store_fields: payload.revocation.is_some(),
+                unsigned_arrays: compact.get(),
+            }
+            .version())
         }
         // Our `Serialize` impls fail only on too-deep values (postcard itself cannot fail
         // writing to a `Vec`).
@@ -213,17 +242,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
 
 /// Decodes a whole plaintext of format `version` (1 to 4), as [`decode`].
 pub(crate) fn decode_version(bytes: &[u8], version: u8) -> Option<Decoded> {
-    let (v2, compact) = match version {
-        VERSION_1 => (false, false),
-        VERSION_2 => (true, false),
-        VERSION_3 => (false, true),
-        VERSION_4 => (true, true),
-        _ => return None,
-    };
+    let format = Format::of(version)?;
     let mut deserializer = postcard::Deserializer::from_bytes(bytes);
-    let decoded = PayloadSeed { v2, compact }
-        .deserialize(&mut deserializer)
-        .ok()?;
+    let decoded = PayloadSeed(format).deserialize(&mut deserializer).ok()?;
     let rest = deserializer.finalize().ok()?;
     rest.is_empty().then_some(decoded)
 }
@@ -309,23 +330,21 @@ impl Serialize for DataRef<'_> {
         };
         // Sorted, so that one record always encodes to the same bytes; sorted on the stack
         // for the usual handful of keys (no allocation on the request path).
-        let mut map = serializer.serialize_map(Some(data.len()))?;
-        if data.len() <= SORT_ON_STACK {
-            let mut entries: [Option<(&String, &Value)>; SORT_ON_STACK] = [None; SORT_ON_STACK];
-            for (slot, entry) in entries.iter_mut().zip(data.iter()) {
+        let mut on_stack: [Option<(&String, &Value)>; SORT_ON_STACK] = [None; SORT_ON_STACK];
+        let mut on_heap = Vec::new();
+        let entries = if data.len() <= SORT_ON_STACK {
+            for (slot, entry) in on_stack.iter_mut().zip(data.iter()) {
                 *slot = Some(entry);
             }
-            let entries = entries.get_mut(..data.len()).unwrap_or_default();
-            entries.sort_unstable_by(|a, b| a.map(|(key, _)| key).cmp(&b.map(|(key, _)| key)));
-            for (key, item) in entries.iter().flatten() {
-                map.serialize_entry(key, &value(item))?;
-            }
+            on_stack.get_mut(..data.len()).unwrap_or_default()
         } else {
-            let mut entries: Vec<(&String, &Value)> = data.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (key, item) in entries {
-                map.serialize_entry(key, &value(item))?;
-            }
+            on_heap.extend(data.iter().map(Some));
+            on_heap.as_mut_slice()
+        };
+        entries.sort_unstable_by_key(|entry| entry.map(|(key, _)| key));
+        let mut map = serializer.serialize_map(Some(data.len()))?;
+        for (key, item) in entries.iter().flatten() {
+            map.serialize_entry(key, &value(item))?;
         }
         map.end()
     }
@@ -477,17 +496,13 @@ const LAST_WHOLE_SECOND: i64 = time::UtcDateTime::MAX.unix_timestamp();
 // Decoding
 
 #[derive(Clone, Copy)]
-struct PayloadSeed {
-    v2: bool,
-    /// Tag 8 is allowed (versions 3 and 4).
-    compact: bool,
-}
+struct PayloadSeed(Format);
 
 impl<'de> DeserializeSeed<'de> for PayloadSeed {
     type Value = Decoded;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Decoded, D::Error> {
-        let len = if self.v2 { 7 } else { 4 };
+        let len = if self.0.store_fields { 7 } else { 4 };
         deserializer.deserialize_tuple(len, self)
     }
 }
@@ -506,7 +521,7 @@ impl<'de> Visitor<'de> for PayloadSeed {
         let created: i64 = seq.next_element()?.ok_or_else(missing)?;
         let data = seq
             .next_element_seed(DataSeed {
-                compact: self.compact,
+                compact: self.0.unsigned_arrays,
             })?
             .ok_or_else(missing)?;
         let date = |secs| {
@@ -515,7 +530,7 @@ impl<'de> Visitor<'de> for PayloadSeed {
         };
         let mut created_at = date(created)?;
         let mut revocation = None;
-        if self.v2 {
+        if self.0.store_fields {
             let nanos: [u8; 4] = seq.next_element()?.ok_or_else(missing)?;
             let nanos = u32::from_le_bytes(nanos);
             let checked: Option<i64> = seq.next_element()?.ok_or_else(missing)?;
@@ -809,9 +824,8 @@ mod tests {
             checked_at: checked,
             stored: false,
         });
-        assert_eq!(view.version(false), VERSION_2);
         let mut out = Vec::new();
-        encode_into(view, &mut out).unwrap();
+        assert_eq!(encode_into(view, &mut out).unwrap(), VERSION_2);
         let back = decode_version(&out, VERSION_2).unwrap();
         assert_eq!(back.sealed, s);
         assert_eq!(
@@ -891,6 +905,16 @@ mod tests {
         let mut at_rest = Vec::new();
         encode_data_into(&s.record.data, &mut at_rest).unwrap();
         assert_eq!(decode_data(&at_rest).unwrap(), s.record.data);
+    }
+
+    #[test]
+    fn every_version_byte_maps_to_one_format_and_back() {
+        for version in 0..=u8::MAX {
+            match Format::of(version) {
+                Some(format) => assert_eq!(format.version(), version),
+                None => assert!(!(VERSION_1..=VERSION_4).contains(&version), "{version}"),
+            }
+        }
     }
 
     #[test]

@@ -407,7 +407,7 @@ impl KeyRing {
             ciphertext,
             tag,
         } = Envelope::split(envelope).ok_or(Rejected::TooShort)?;
-        if !matches!(version, VERSION_1 | VERSION_2 | VERSION_3 | VERSION_4) {
+        if payload::Format::of(version).is_none() {
             return Err(Rejected::Version);
         }
         let (key, by_primary) = self.find(kid).ok_or(Rejected::UnknownKey)?;

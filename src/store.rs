@@ -295,19 +295,19 @@ impl RequestStore {
                     self.state().store_failed = true;
                     return Err(err);
                 }
-                let mut state = self.state();
-                if plan.same_session {
-                    state.incoming_stored = true;
-                }
-                state.saved_record = Some(Box::new(record.clone()));
-                let saved = self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?;
-                state.saved = Some(saved);
-                state.deleted = false;
-                return Ok(());
+                let saved = {
+                    let mut state = self.state();
+                    if plan.same_session {
+                        state.incoming_stored = true;
+                    }
+                    self.seal_cookie(&state, &plan, record.id, &HashMap::new(), true)?
+                };
+                (saved, Some(Box::new(record.clone())))
             }
             (Err(err), _) => return Err(err.into()),
         };
-        // One lock for all three (this is every request that writes its session).
+        // The record is kept for a later `load` in this request when the cookie cannot be
+        // read back from its first header (chunked) or holds only a reference (overflow).
         let mut state = self.state();
         state.saved_record = keep;
         state.saved = Some(saved);
@@ -417,7 +417,6 @@ impl RequestStore {
         if config.chunks > 1 {
             let value = header
                 .get(cookie.prefix_len()..value_end)
-                .and_then(|value| std::str::from_utf8(value).ok())
                 .ok_or(Error::new(ErrorKind::Cipher))?;
             return self.seal_chunks(value, max_age, id, size);
         }
@@ -431,7 +430,7 @@ impl RequestStore {
     /// (`chunks.rs`), each within the budget, all within the request budget.
     fn seal_chunks(
         &self,
-        value: &str,
+        value: &[u8],
         max_age: Option<time::Duration>,
         id: Id,
         single: usize,
@@ -458,9 +457,13 @@ impl RequestStore {
         let mut request = 2 * (count - 1);
         let mut headers = Vec::with_capacity(count);
         for (index, part) in parts.into_iter().enumerate() {
-            let mut header = Vec::with_capacity(budget);
+            let mut header = if index == 0 {
+                cookie.start()
+            } else {
+                Vec::new()
+            };
+            header.reserve(budget.saturating_sub(header.len()));
             if index == 0 {
-                header.extend_from_slice(&cookie.start());
                 header.push(b'0' + u8::try_from(count).unwrap_or(0));
                 header.push(b'.');
             } else {
@@ -471,7 +474,7 @@ impl RequestStore {
                         .as_bytes(),
                 );
             }
-            header.extend_from_slice(part.as_bytes());
+            header.extend_from_slice(part);
             request += header.len();
             cookie.finish(&mut header, max_age);
             headers.push(to_header(header)?);
