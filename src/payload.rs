@@ -233,7 +233,7 @@ pub(crate) fn encode_into(payload: PayloadView<'_>, out: &mut Vec<u8>) -> Result
     }
 }
 
-#[cfg(any(test, fuzzing))]
+#[cfg(test)]
 /// Decodes a whole version 1 plaintext; trailing bytes, bad tags, too-deep nesting,
 /// duplicate keys, non-finite floats and out-of-range dates are all rejected.
 pub(crate) fn decode(bytes: &[u8]) -> Option<SealedRecord> {
