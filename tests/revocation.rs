@@ -7,24 +7,25 @@
 
 #[path = "support/backends.rs"]
 mod backends;
+#[path = "support/counting_store.rs"]
+mod counting_store;
 
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
 use backends::{Outage, postgres, redis, sqlite};
 use common::{body_string, get_with, is_removal, pair, set_cookies};
+use counting_store::Counting;
 use time::Duration;
 use tower_sessions::MemoryStore;
-use tower_sessions_core::session::{Id, Record};
-use tower_sessions_core::session_store::{self, SessionStore};
+use tower_sessions_core::session::Id;
+use tower_sessions_core::session_store::SessionStore;
 use tower_sessions_redis_store::fred::prelude::ServerInterface as _;
 use tower_sessions_sealed::{Expiry, KeyRing, Session, SessionManagerLayer, Subject};
 use tower_sessions_sqlx_store::sqlx;
@@ -154,53 +155,6 @@ async fn assert_refused(app: &Router, copy: &Client) {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body, "anonymous", "a revoked cookie opened");
     assert!(answer.removed, "the revoked cookie is removed");
-}
-
-// ---------------------------------------------------------------------------------------
-// A wrapper around the real store that counts what the layer asks of it
-
-#[derive(Debug, Clone)]
-struct Counting<S> {
-    inner: S,
-    loads: Arc<AtomicUsize>,
-    writes: Arc<AtomicUsize>,
-}
-
-impl<S> Counting<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner,
-            loads: Arc::default(),
-            writes: Arc::default(),
-        }
-    }
-
-    fn loads(&self) -> usize {
-        self.loads.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl<S: SessionStore + Clone> SessionStore for Counting<S> {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record).await
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(record).await
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id).await
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id).await
-    }
 }
 
 // ---------------------------------------------------------------------------------------

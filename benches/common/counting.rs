@@ -3,65 +3,15 @@
 //! the store calls its case says per steady request. Used by the revocation and storage
 //! benches.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
-use tower_sessions_core::session::{Id, Record};
-use tower_sessions_core::session_store::{self, SessionStore};
 
 use super::steady;
 
-/// `inner`, counting `load`s and writes (`create`, `save`, `delete`).
-#[derive(Debug, Clone)]
-pub(crate) struct Counting<S> {
-    inner: S,
-    loads: Arc<AtomicUsize>,
-    writes: Arc<AtomicUsize>,
-}
-
-impl<S> Counting<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Self {
-            inner,
-            loads: Arc::default(),
-            writes: Arc::default(),
-        }
-    }
-
-    /// (loads, writes) so far.
-    pub(crate) fn counts(&self) -> (usize, usize) {
-        (
-            self.loads.load(Ordering::SeqCst),
-            self.writes.load(Ordering::SeqCst),
-        )
-    }
-}
-
-#[async_trait]
-impl<S: SessionStore + Clone> SessionStore for Counting<S> {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record).await
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(record).await
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id).await
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id).await
-    }
-}
+#[path = "../../tests/support/counting_store.rs"]
+mod counting_store;
+#[allow(unused_imports)] // benches without a store do not use it
+pub(crate) use counting_store::Counting;
 
 /// A counting app's counters: (loads, writes) so far.
 pub(crate) type Counts = Box<dyn Fn() -> (usize, usize)>;
