@@ -96,23 +96,22 @@ impl Overflow {
         data: &HashMap<String, Value>,
         exists: bool,
     ) -> session_store::Result<()> {
-        let record = Record {
-            id: self.key(session),
-            data: data.clone(),
-            expiry_date: expiry,
-        };
-        if exists && self.store.save(&record).await.is_ok() {
+        // Sealed once, for our id (the data is not copied), then written as is: a store
+        // that moves the record is undone below, so the seal's id always holds.
+        let record = self.store.seal_parts(self.key(session), expiry, data)?;
+        let store = self.store.get_ref();
+        if exists && store.save(&record).await.is_ok() {
             return Ok(());
         }
         let mut created = record.clone();
-        match self.store.create(&mut created).await {
+        match store.create(&mut created).await {
             Ok(()) if created.id == record.id => Ok(()),
             Ok(()) => {
                 // The store moved it (Memory, SQL: the id was taken); those stores upsert.
-                self.store.delete(&created.id).await?;
-                self.store.save(&record).await
+                store.delete(&created.id).await?;
+                store.save(&record).await
             }
-            Err(err) if !exists => self.store.save(&record).await.map_err(|_| err),
+            Err(err) if !exists => store.save(&record).await.map_err(|_| err),
             Err(err) => Err(err),
         }
     }

@@ -122,15 +122,24 @@ impl<S> SealedStore<S> {
 
     /// The sealed form of `record`: same id and expiry, data sealed.
     fn seal(&self, record: &Record) -> session_store::Result<Record> {
-        let sealed = self
-            .keys
-            .seal_record_data(record.id, record.expiry_date, &record.data)?;
+        self.seal_parts(record.id, record.expiry_date, &record.data)
+    }
+
+    /// The sealed record at `id`, expiring at `expiry_date`, for `data` (which is not
+    /// copied: only its sealed form is kept).
+    pub(crate) fn seal_parts(
+        &self,
+        id: Id,
+        expiry_date: OffsetDateTime,
+        data: &std::collections::HashMap<String, Value>,
+    ) -> session_store::Result<Record> {
+        let sealed = self.keys.seal_record_data(id, expiry_date, data)?;
         let mut data = std::collections::HashMap::with_capacity(1);
         data.insert(SEALED_KEY.to_owned(), Value::String(sealed));
         Ok(Record {
-            id: record.id,
+            id,
             data,
-            expiry_date: record.expiry_date,
+            expiry_date,
         })
     }
 
