@@ -51,8 +51,8 @@ use axum_login::{AuthManager, AuthnBackend};
 use tower_layer::Layer;
 
 use crate::backends::revocation::Subject;
-use crate::layer::SessionManagerLayer;
-use crate::service::SessionManager;
+use crate::middleware::layer::SessionManagerLayer;
+use crate::middleware::service::SessionManager;
 
 /// The session data key axum-login uses by default.
 const DEFAULT_DATA_KEY: &str = "axum-login.data";

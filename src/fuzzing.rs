@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::payload::{self, Format, SealedRecord, StoreFields};
+use crate::format::payload::{self, Format, SealedRecord, StoreFields};
 
 /// Decodes an (already authenticated) plaintext payload of format `version` (1 or 3:
 /// without the version 2 fields).

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::error::{KeyError, KeyRingError};
-use crate::seal::DerivedKey;
+use crate::format::seal::DerivedKey;
 
 /// Master key material: at least [`Key::MIN_LEN`] secret bytes.
 ///

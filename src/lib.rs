@@ -144,49 +144,35 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod aead;
 #[cfg(feature = "axum-login")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum-login")))]
 pub mod axum_login;
 #[warn(clippy::indexing_slicing)] // reads records from a store
 mod backends;
-mod body;
-#[warn(clippy::indexing_slicing)] // parses untrusted input
-mod chunks;
-mod config;
 mod error;
-mod future;
+mod format;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 mod key;
-mod layer;
-#[warn(clippy::indexing_slicing)] // parses untrusted input
-mod payload;
-#[warn(clippy::indexing_slicing)] // parses stored bytes
-mod record_seal;
-#[warn(clippy::indexing_slicing)] // parses untrusted input
-mod seal;
-#[warn(clippy::indexing_slicing)] // parses untrusted input
-mod service;
-mod store;
+mod middleware;
 
 pub use backends::revocation::{Revoker, Subject};
 pub use backends::sealed_store::SealedStore;
-pub use body::ResponseBody;
-pub use config::{
-    DEFAULT_COOKIE_BUDGET, DEFAULT_REQUEST_COOKIE_BUDGET, MAX_CHUNKS, MAX_SET_COOKIE_LEN,
-};
 pub use error::{ConfigError, Error, ErrorKind, KeyError, KeyRingError, RevocationError};
-pub use future::ResponseFuture;
-pub use key::{Key, KeyRing};
-pub use layer::SessionManagerLayer;
-pub use payload::{MAX_DEPTH, SealedRecord};
-pub use seal::{
+pub use format::payload::{MAX_DEPTH, SealedRecord};
+pub use format::seal::{
     MAX_VALUE_LEN, VERSION, VERSION_REVOCATION, VERSION_REVOCATION_UNSIGNED_ARRAYS,
     VERSION_UNSIGNED_ARRAYS,
 };
-pub use service::SessionManager;
+pub use key::{Key, KeyRing};
+pub use middleware::body::ResponseBody;
+pub use middleware::config::{
+    DEFAULT_COOKIE_BUDGET, DEFAULT_REQUEST_COOKIE_BUDGET, MAX_CHUNKS, MAX_SET_COOKIE_LEN,
+};
+pub use middleware::future::ResponseFuture;
+pub use middleware::layer::SessionManagerLayer;
+pub use middleware::service::SessionManager;
 
 pub use cookie;
 pub use cookie::SameSite;

@@ -172,7 +172,7 @@ fn reference_open(master: &[u8], name: &str, value: &str) -> Vec<u8> {
         .unwrap()
 }
 
-// Hand encoder for the plaintext (the `payload.rs` module docs), to build invalid payloads.
+// Hand encoder for the plaintext (the `src/format/payload.rs` module docs), to build invalid payloads.
 
 fn varint(out: &mut Vec<u8>, mut n: u64) {
     loop {

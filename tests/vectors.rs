@@ -18,7 +18,7 @@ fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }
 
-/// RFC 5869 Appendix A.1 (Test Case 1), with HKDF-SHA256 called the way `seal.rs` calls it
+/// RFC 5869 Appendix A.1 (Test Case 1), with HKDF-SHA256 called the way `src/format/seal.rs` calls it
 /// (`Hkdf::<Sha256>::new(Some(salt), ikm)` then `expand`).
 #[test]
 fn rfc5869_test_case_1() {
@@ -44,7 +44,7 @@ fn rfc5869_test_case_1() {
 }
 
 /// draft-irtf-cfrg-xchacha-03 A.3.1 through the RustCrypto reference. (The crate's own
-/// composition is checked against the same vector in `src/aead.rs`.)
+/// composition is checked against the same vector in `src/format/aead.rs`.)
 #[test]
 fn draft_xchacha_a_3_1_reference() {
     let cipher = XChaCha20Poly1305::new(

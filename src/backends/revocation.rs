@@ -30,9 +30,9 @@ use tower_sessions_core::session::Id;
 use tower_sessions_core::session_store::{self, SessionStore};
 
 use super::tombstone::{self, Kind};
-use crate::config::Config;
 use crate::error::{ConfigError, RevocationError};
-use crate::seal::Opened;
+use crate::format::seal::Opened;
+use crate::middleware::config::Config;
 
 /// Where a session keeps its subject: the value that names whose session it is (a user id),
 /// so that [`Revoker::revoke_subject`] can end all of that subject's sessions.

@@ -37,7 +37,7 @@ pub(crate) const SEALED_KEY: &str = "tower-sessions-sealed.record";
 /// content.
 ///
 /// The stored record's data holds one entry, `"tower-sessions-sealed.record"`, whose value
-/// is the sealed data as a base64url string (`src/record_seal.rs` has the layout).
+/// is the sealed data as a base64url string (`src/format/record_seal.rs` has the layout).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

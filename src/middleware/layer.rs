@@ -12,10 +12,10 @@ use tower_sessions_core::session_store::SessionStore;
 
 use crate::backends::overflow::Overflow;
 use crate::backends::revocation::{Revocation, Revoker, StoreHandle, Subject};
-use crate::config::Config;
 use crate::error::ConfigError;
 use crate::key::KeyRing;
-use crate::service::{SessionManager, Shared};
+use crate::middleware::config::Config;
+use crate::middleware::service::{SessionManager, Shared};
 
 /// Layer that gives every request a `Session` carried in a sealed cookie.
 ///

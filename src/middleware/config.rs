@@ -272,7 +272,7 @@ impl CookieTemplate {
         let mut chunk_prefixes = Vec::new();
         let mut chunk_removals = Vec::new();
         for index in 1..config.chunks {
-            let name = crate::chunks::chunk_name(&config.name, index);
+            let name = crate::middleware::chunks::chunk_name(&config.name, index);
             chunk_removals.push(
                 HeaderValue::try_from(format!("{name}={removal_attributes}")).map_err(|_| {
                     ConfigError::new("the cookie attributes do not form a valid header".to_owned())

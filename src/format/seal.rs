@@ -9,12 +9,12 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
-use crate::key::KeyRing;
-use crate::payload::{
+use crate::format::aead::{AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::format::payload::{
     self, PayloadView, SealedRecord, StoreFields, VERSION_1, VERSION_2, VERSION_3, VERSION_4,
 };
+use crate::key::KeyRing;
 
 /// The format version this crate writes (the first byte of every cookie) when no revocation
 /// store is configured.

@@ -12,12 +12,12 @@ use tower_sessions_core::Session;
 use crate::backends::overflow::Overflow;
 use crate::backends::revocation::{CookieSession, Revocation};
 use crate::backends::tombstone;
-use crate::body::ResponseBody;
-use crate::config::{Config, CookieTemplate, MAX_CHUNKS};
-use crate::future::{Finished, Pending, ResponseFuture, unavailable};
+use crate::format::seal::{MAX_VALUE_LEN, Opened};
 use crate::key::KeyRing;
-use crate::seal::{MAX_VALUE_LEN, Opened};
-use crate::store::RequestStore;
+use crate::middleware::body::ResponseBody;
+use crate::middleware::config::{Config, CookieTemplate, MAX_CHUNKS};
+use crate::middleware::future::{Finished, Pending, ResponseFuture, unavailable};
+use crate::middleware::request_store::RequestStore;
 
 /// At most this many bytes of `Cookie` headers are inspected per request.
 pub(crate) const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
@@ -379,7 +379,7 @@ pub(crate) fn read_session_cookie(
         }
     }
     for base in bases.into_iter().flatten() {
-        match crate::chunks::parse_base(base) {
+        match crate::middleware::chunks::parse_base(base) {
             None => consider(
                 shared,
                 base,

@@ -28,11 +28,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tower_sessions_core::session::Id;
 
-use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind};
+use crate::format::aead::{NONCE_LEN, TAG_LEN};
+use crate::format::payload;
+use crate::format::seal::{Envelope, HEADER_LEN, PREFIX_LEN};
 use crate::key::KeyRing;
-use crate::payload;
-use crate::seal::{Envelope, HEADER_LEN, PREFIX_LEN};
 
 /// The record-at-rest format version.
 pub(crate) const RECORD_VERSION: u8 = 0x01;

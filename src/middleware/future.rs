@@ -39,9 +39,9 @@ use time::OffsetDateTime;
 use tower_sessions_core::{Expiry, Session};
 
 use crate::backends::revocation::CookieSession;
-use crate::body::ResponseBody;
-use crate::service::{Incoming, Shared};
-use crate::store::{RequestStore, Saved};
+use crate::middleware::body::ResponseBody;
+use crate::middleware::request_store::{RequestStore, Saved};
+use crate::middleware::service::{Incoming, Shared};
 
 type SaveFuture<B> = Pin<Box<dyn Future<Output = Response<ResponseBody<B>>> + Send>>;
 type CheckFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;

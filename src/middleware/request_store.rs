@@ -22,11 +22,11 @@ use tower_sessions_core::Expiry;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, SessionStore};
 
-use crate::config::{Config, MAX_SET_COOKIE_LEN, NEAR_BUDGET};
 use crate::error::{Error, ErrorKind};
-use crate::payload::{PayloadView, StoreFields};
-use crate::seal::{MAX_VALUE_LEN, Opened, Plaintext};
-use crate::service::Shared;
+use crate::format::payload::{PayloadView, StoreFields};
+use crate::format::seal::{MAX_VALUE_LEN, Opened, Plaintext};
+use crate::middleware::config::{Config, MAX_SET_COOKIE_LEN, NEAR_BUDGET};
+use crate::middleware::service::Shared;
 
 /// A sealed `Set-Cookie` ready for the response.
 pub(crate) struct Saved {
@@ -452,7 +452,8 @@ impl RequestStore {
             size: single,
             cap: config.chunks,
         });
-        let parts = crate::chunks::split(value, &room).ok_or_else(|| too_many.clone())?;
+        let parts =
+            crate::middleware::chunks::split(value, &room).ok_or_else(|| too_many.clone())?;
         let count = parts.len();
         let mut request = 2 * (count - 1);
         let mut headers = Vec::with_capacity(count);
