@@ -1,6 +1,6 @@
 //! A `SessionStore` wrapper around a real store that counts what a layer asks of it:
-//! `load`s, and writes (`create`, `save`, `delete`). The revocation suite and the
-//! revocation and storage benches check the store calls per request with it.
+//! `load`s, and writes (`create`, `save`, `delete`). The revocation and chunks suites
+//! and the revocation and storage benches check the store calls per request with it.
 //!
 //! Include it with `#[path = "support/counting_store.rs"] mod counting_store;`.
 #![allow(dead_code, unreachable_pub)]
