@@ -217,16 +217,26 @@ failed() { # id phase log exit-status
   echo "  $1: FAILED ($2): ${why:-exit status $4}" >&2
 }
 
-# Callgrind (and dhat) of every case of a store bench, N1 and N2 requests each, whole
-# program (the store servers are other processes: valgrind does not follow them):
-#   valgrind_cases <kind> <exe> <cases.jsonl> <dir> <callgrind.tsv> <dhat.tsv or ""> N1 N2
+# Callgrind (and dhat) of every case whose id is on stdin, N1 and N2 requests each, whole
+# program (a store bench's servers are other processes: valgrind does not follow them). A
+# case whose run fails its checks is recorded in failed.tsv under <phase> and left out.
+#   <ids> | valgrind_cases <phase> <kind> <exe> <dir> <callgrind.tsv> <dhat.tsv or ""> N1 N2
 valgrind_cases() {
-  local kind=$1 bin=$2 list=$3 dir=$4 cg_tsv=$5 dhat_tsv=$6 n1=$7 n2=$8 id s n ir total
-  for id in $(ids "$list"); do
+  local phase=$1 kind=$2 bin=$3 dir=$4 cg_tsv=$5 dhat_tsv=$6 n1=$7 n2=$8 id s n ir total rc
+  local -a list
+  mapfile -t list
+  sed -i "/\t$phase\t/d" "$OUT/failed.tsv" 2>/dev/null || true
+  for id in "${list[@]}"; do
     s=$(safe "$id")
     for n in "$n1" "$n2"; do
+      rc=0
       valgrind --tool=callgrind --callgrind-out-file="$dir/$s.$n.out" \
-        "$bin" --driver "$id" "$n" 2>"$dir/$s.$n.log"
+        "$bin" --driver "$id" "$n" 2>"$dir/$s.$n.log" || rc=$?
+      if [ "$rc" != 0 ]; then
+        failed "$id" "$phase" "$dir/$s.$n.log" "$rc"
+        rm -f "$dir/$s.$n.out"
+        continue 2
+      fi
       ir=$(sed -n 's/^summary: //p' "$dir/$s.$n.out")
       printf '%s\t%s\t%s\t%s\n' "$kind" "$id" "$n" "$ir" >>"$cg_tsv"
       rm -f "$dir/$s.$n.out"
@@ -305,7 +315,7 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
   command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
   phase_start valgrind
   rm -rf "$OUT/callgrind" "$OUT/dhat" "$OUT/profile"
-  mkdir -p "$OUT/callgrind" "$OUT/dhat" "$OUT/profile"
+  mkdir -p "$OUT/callgrind" "$OUT/profile"
   if [ -n "${SKIP_SERIES:-}" ]; then
     # Keep the size series' results of the last run.
     for f in callgrind.tsv dhat.tsv; do
@@ -317,42 +327,14 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_CLASSIC" ]; then
     : >"$OUT/dhat.tsv"
   fi
 
-  sed -i '/\tvalgrind\t/d' "$OUT/failed.tsv" 2>/dev/null || true
   log "callgrind + dhat: middleware cases (N=$N1 and N=$N2)"
-  for id in $(mw_ids); do
-    s=$(safe "$id")
-    for n in "$N1" "$N2"; do
-      rc=0
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind/$s.$n.out" \
-        "$MW" --driver "$id" "$n" 2>"$OUT/callgrind/$s.$n.log" || rc=$?
-      if [ "$rc" != 0 ]; then
-        failed "$id" valgrind "$OUT/callgrind/$s.$n.log" "$rc"
-        rm -f "$OUT/callgrind/$s.$n.out"
-        continue 2
-      fi
-      ir=$(sed -n 's/^summary: //p' "$OUT/callgrind/$s.$n.out")
-      printf 'middleware\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/callgrind.tsv"
-      rm -f "$OUT/callgrind/$s.$n.out"
-      valgrind --tool=dhat --dhat-out-file=/dev/null \
-        "$MW" --driver "$id" "$n" 2>"$OUT/dhat/$s.$n.log"
-      total=$(sed -n 's/^==[0-9]*== Total: *\([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' \
-        "$OUT/dhat/$s.$n.log" | tr -d ,)
-      printf '%s\t%s\t%s\n' "$id" "$n" "${total// /$'\t'}" >>"$OUT/dhat.tsv"
-    done
-    echo "  $id" >&2
-  done
+  mw_ids | valgrind_cases valgrind middleware "$MW" "$OUT/callgrind" "$OUT/callgrind.tsv" \
+    "$OUT/dhat.tsv" "$N1" "$N2"
 
   log "callgrind: primitives (N=$P1 and N=$P2)"
-  for id in $(ids "$OUT/prims.jsonl"); do
-    s=$(safe "$id")
-    for n in "$P1" "$P2"; do
-      valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind/p-$s.$n.out" \
-        "$PR" --driver "$id" "$n" 2>"$OUT/callgrind/p-$s.$n.log"
-      ir=$(sed -n 's/^summary: //p' "$OUT/callgrind/p-$s.$n.out")
-      printf 'primitives\t%s\t%s\t%s\n' "$id" "$n" "$ir" >>"$OUT/callgrind.tsv"
-      rm -f "$OUT/callgrind/p-$s.$n.out"
-    done
-  done
+  mkdir -p "$OUT/callgrind/primitives"
+  ids "$OUT/prims.jsonl" | valgrind_cases primitives-valgrind primitives "$PR" \
+    "$OUT/callgrind/primitives" "$OUT/callgrind.tsv" "" "$P1" "$P2"
 
   for case in $PROFILE_CASES; do
     log "profile: $case (request loop only, N=$N2)"
@@ -383,8 +365,8 @@ if [ -z "${SKIP_VALGRIND:-}" ] && [ -n "$RUN_REV" ]; then
   # Only this process is measured: the PostgreSQL and Redis servers are other processes
   # (valgrind does not follow children), and the kernel is never counted.
   log "callgrind + dhat: revocation cases (N=$RN1 and N=$RN2)"
-  valgrind_cases revocation "$RV" "$OUT/rev-cases.jsonl" "$OUT/rev-callgrind" \
-    "$OUT/rev-callgrind.tsv" "$OUT/rev-dhat.tsv" "$RN1" "$RN2"
+  ids "$OUT/rev-cases.jsonl" | valgrind_cases rev-valgrind revocation "$RV" \
+    "$OUT/rev-callgrind" "$OUT/rev-callgrind.tsv" "$OUT/rev-dhat.tsv" "$RN1" "$RN2"
 
   for case in $PROFILE_REV_CASES; do
     log "profile: $case (request loop only, N=$RN2)"
@@ -427,8 +409,9 @@ if [ -n "$RUN_STORAGE" ] && [ -z "${SKIP_VALGRIND:-}" ]; then
   : >"$OUT/storage-dhat.tsv"
   # As for revocation: this process only (the servers are other processes).
   log "callgrind${STORAGE_DHAT:+ + dhat}: storage cases (N=$SN1 and N=$SN2)"
-  valgrind_cases storage "$ST" "$OUT/storage-cases.jsonl" "$OUT/storage-callgrind" \
-    "$OUT/storage-callgrind.tsv" "${STORAGE_DHAT:+$OUT/storage-dhat.tsv}" "$SN1" "$SN2"
+  ids "$OUT/storage-cases.jsonl" | valgrind_cases storage-valgrind storage "$ST" \
+    "$OUT/storage-callgrind" "$OUT/storage-callgrind.tsv" \
+    "${STORAGE_DHAT:+$OUT/storage-dhat.tsv}" "$SN1" "$SN2"
   phase_end storage-valgrind "n1=$SN1" "n2=$SN2" "dhat=${STORAGE_DHAT:-no}" \
     "valgrind=$(valgrind --version)"
 fi
