@@ -458,23 +458,17 @@ impl RequestStore {
         let mut request = 2 * (count - 1);
         let mut headers = Vec::with_capacity(count);
         for (index, part) in parts.into_iter().enumerate() {
+            // The base cookie reuses the template's buffer; chunk i is `name.i=part`.
             let mut header = if index == 0 {
-                cookie.start()
-            } else {
-                Vec::new()
-            };
-            header.reserve(budget.saturating_sub(header.len()));
-            if index == 0 {
+                let mut header = cookie.start();
                 header.push(b'0' + u8::try_from(count).unwrap_or(0));
                 header.push(b'.');
+                header
             } else {
-                header.extend_from_slice(
-                    cookie
-                        .chunk_prefix(index)
-                        .ok_or_else(|| too_many.clone())?
-                        .as_bytes(),
-                );
-            }
+                let prefix = cookie.chunk_prefix(index).ok_or_else(|| too_many.clone())?;
+                prefix.as_bytes().to_vec()
+            };
+            header.reserve(budget.saturating_sub(header.len()));
             header.extend_from_slice(part);
             request += header.len();
             cookie.finish(&mut header, max_age);
