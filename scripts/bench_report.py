@@ -51,6 +51,10 @@ DESCRIPTIONS = {
     "jar_private/rw_counter": "… counter cookie, read + write",
     "jar_private/rw_typed_100B": "… typical payload as JSON in one cookie, read + write",
     "jar_private/ro_typed_100B": "… typical payload as JSON in one cookie, read-only",
+    "api_floor/steady_ro": "session-API floor: the real `Session` over a store that clones a "
+                           "one-entry record; no cookie, no crypto (benches/common/api_floor.rs), "
+                           "read-only",
+    "api_floor/steady_rw": "… read + write (`Session::save` to a store that keeps nothing)",
     "sealed/fresh": "**this crate**, no cookie: creates a session",
     "sealed/steady_ro": "**this crate**, steady, read-only (typical payload)",
     "sealed/steady_rw": "**this crate**, steady, read + write (typical payload)",
@@ -67,6 +71,7 @@ FAMILY_LABEL = {
     "ts_memory": "tower-sessions + MemoryStore",
     "tsc_private": "tower-sessions-cookie-store (private)",
     "jar_private": "axum-extra PrivateCookieJar",
+    "api_floor": "session-API floor (no cookie, no crypto)",
     "sealed": "tower-sessions-sealed (this crate)",
 }
 
@@ -75,6 +80,7 @@ FAMILY_COLOR = {
     "ts_memory": "#4e79a7",
     "tsc_private": "#e15759",
     "jar_private": "#f28e2b",
+    "api_floor": "#bab0ac",
     "sealed": "#59a14f",
     "sealed_rev": "#b6d7a8",
 }
@@ -1581,6 +1587,51 @@ def load_section(w, out_dir: Path) -> None:
 # The report
 
 
+def lower_bound_table(w, by_id: dict, over, pmed, prim_ir: dict) -> None:
+    """What any layer that seals this format and hands handlers the real `Session` costs at
+    least: the raw floor of the shape plus the session-API floor (`api_floor/*`), against
+    each issue-12 limit, in Ir and in criterion medians."""
+    w("A lower bound for any layer that seals this wire format and hands handlers the real "
+      "`tower_sessions_core::Session`: the raw floor above (base64url, AEAD, postcard, the "
+      "values as a serde enum) plus the session-API floor (`api_floor/*`: the `Session` per "
+      "request, its extension insert, the handler's `get` (and `insert`), `Session::save`, "
+      "the drop, over a store that clones a one-entry record; no header read or written). "
+      "It undercounts: a real layer also reads the `Cookie` header, builds the "
+      "`HashMap<String, Value>` of every entry (SipHash per key) where the floor builds a "
+      "serde enum, and writes `Set-Cookie`. A limit below the bound cannot be met by any such "
+      "layer; *room* is what the limit leaves above the bound for that unmeasured work.")
+    w("")
+    w("| shape | target | limit (Δ Ir) | bound (Δ Ir) = floor + API floor | bound ÷ limit | "
+      "ours (Δ Ir) | ours − bound | limit (µs) | bound (µs) | bound ÷ limit (µs) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    api_ro, api_rw = by_id.get("api_floor/steady_ro", {}), by_id.get("api_floor/steady_rw", {})
+    for shape, sfx in SHAPES:
+        fo, fr = f"floor_open/100B{sfx}", f"floor_rw/100B{sfx}"
+        rows = (
+            ("read-only ≤ 1.3× the raw open floor", fo, api_ro, f"sealed/steady_ro{sfx}",
+             lambda key, fid=fo: None if pmed(fid) is None else 1.3 * (
+                 prim_ir.get(fid) if key == "ir" else pmed(fid))),
+            ("read+write ≤ 1.0× tower-sessions + MemoryStore", fr, api_rw,
+             f"sealed/steady_rw{sfx}",
+             lambda key, sfx=sfx: over(by_id.get(f"ts_memory/steady_rw{sfx}", {}), key)),
+            ("read+write ≤ 0.35× tower-sessions-cookie-store", fr, api_rw,
+             f"sealed/steady_rw{sfx}",
+             lambda key, sfx=sfx: (lambda v: None if v is None else 0.35 * v)(
+                 over(by_id.get(f"tsc_private/steady_rw{sfx}", {}), key))),
+        )
+        for label, fid, api, ours_id, limit_of in rows:
+            lim_ir, lim_t = limit_of("ir"), limit_of("median")
+            api_ir, api_t = over(api, "ir"), over(api, "median")
+            b_ir = None if api_ir is None or prim_ir.get(fid) is None else prim_ir[fid] + api_ir
+            b_t = None if api_t is None or pmed(fid) is None else pmed(fid) + api_t
+            ours_ir = over(by_id.get(ours_id, {}), "ir")
+            gap = None if ours_ir is None or b_ir is None else ours_ir - b_ir
+            w(f"| {shape} | {label} | {num(lim_ir)} | {num(b_ir)} = {num(prim_ir.get(fid))} + "
+              f"{num(api_ir)} | {fmt_ratio(ratio(b_ir, lim_ir))} | {num(ours_ir)} | {num(gap)} | "
+              f"{us(lim_t)} | {us(b_t)} | {fmt_ratio(ratio(b_t, lim_t))} |")
+    w("")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path, help="target/bench-report")
@@ -2049,6 +2100,8 @@ def main() -> int:
           f"{fmt_ratio(ratio(over(r, 'median'), pmed(floor_id)))} | "
           f"{fmt_ratio(ratio(over(r, 'ir'), prim_ir.get(floor_id)))} |")
     w("")
+
+    lower_bound_table(w, by_id, over, pmed, prim_ir)
 
     prof_n = int(vg.get("profile_n", "0") or 0)
     w("## Where the time goes")

@@ -21,6 +21,7 @@
 //! tokio runtime, then the body is collected. Nothing goes through hyper or a socket.
 #![allow(dead_code)] // each bench binary uses a different subset of these helpers
 
+pub(crate) mod api_floor;
 pub(crate) mod counting;
 pub(crate) mod interleave;
 pub(crate) mod steady;
@@ -447,6 +448,14 @@ pub(crate) fn app_tsc_private() -> Router {
         .with_state(())
 }
 
+/// The session-API floor (`api_floor`): the real `Session` per request over a store that
+/// clones a one-entry record, no cookie, no crypto ([`api_floor`]).
+pub(crate) fn app_api_floor() -> Router {
+    session_routes()
+        .layer(api_floor::ApiFloorLayer::new())
+        .with_state(())
+}
+
 fn sealed_key(byte: u8) -> Key {
     Key::try_from(&[byte; 32][..]).unwrap()
 }
@@ -814,6 +823,9 @@ pub(crate) fn cases() -> Vec<Case> {
         Case::new("jar_private/rw_counter", app_jar_private, Counter),
         Case::new("jar_private/rw_typed_100B", app_jar_private_typed, typical),
         Case::new("jar_private/ro_typed_100B", app_jar_private_typed, typical).ro(),
+        // The session-API floor: no cookie, no crypto (its record is fixed: `Nothing` to prime).
+        api_floor("api_floor/steady_ro", "/ro"),
+        api_floor("api_floor/steady_rw", "/"),
         // this crate
         Case::new("sealed/fresh", app_sealed, Fresh).fresh(),
         Case::new("sealed/steady_ro", app_sealed, typical).ro(),
@@ -853,6 +865,16 @@ pub(crate) fn cases() -> Vec<Case> {
     cases.extend(series("tsc_private", app_tsc_private));
     cases.extend(series("sealed", app_sealed));
     cases
+}
+
+/// An `api_floor` case: its layer reads no cookie and sets none, its store holds
+/// `counter = 2` whatever is saved.
+fn api_floor(id: &'static str, path: &'static str) -> Case {
+    Case {
+        path,
+        set_cookie: false,
+        ..Case::new(id, app_api_floor, Prime::Nothing)
+    }
 }
 
 /// The case with this id.
