@@ -188,7 +188,13 @@ impl KeyRing {
     /// ```
     pub fn seal(&self, cookie_name: &str, sealed: &SealedRecord) -> Result<String, Error> {
         let mut value = Vec::new();
-        self.seal_payload_into(cookie_name, sealed.view(), &mut value, 0, MAX_VALUE_LEN)?;
+        self.seal_payload_into(
+            cookie_name,
+            sealed.view(),
+            &mut value,
+            (b"", 0),
+            MAX_VALUE_LEN,
+        )?;
         base64_text(value)
     }
 
@@ -215,7 +221,7 @@ impl KeyRing {
             sealed.view(),
             &nonce,
             &mut value,
-            (0, MAX_VALUE_LEN),
+            (b"", 0, MAX_VALUE_LEN),
         )?;
         base64_text(value)
     }
@@ -245,7 +251,13 @@ impl KeyRing {
             stored: false,
         });
         let mut value = Vec::new();
-        self.seal_view(cookie_name, view, &nonce, &mut value, (0, MAX_VALUE_LEN))?;
+        self.seal_view(
+            cookie_name,
+            view,
+            &nonce,
+            &mut value,
+            (b"", 0, MAX_VALUE_LEN),
+        )?;
         base64_text(value)
     }
 
@@ -297,20 +309,22 @@ impl KeyRing {
         }
     }
 
-    /// Seals with a fresh random nonce and appends the cookie value (at most `max_len`
-    /// characters: [`MAX_VALUE_LEN`] for one cookie, more for a chunked one) to `out`,
-    /// reserving `then` more bytes for what the caller appends next.
+    /// Seals with a fresh random nonce and appends `lead`, then the cookie value (at most
+    /// `max_len` characters: [`MAX_VALUE_LEN`] for one cookie, more for a chunked one) to
+    /// `out`, reserving exactly `then` more bytes for what the caller appends next (a
+    /// `Set-Cookie` whose length is its capacity becomes a `HeaderValue` without another
+    /// allocation).
     pub(crate) fn seal_payload_into(
         &self,
         cookie_name: &str,
         payload: PayloadView<'_>,
         out: &mut Vec<u8>,
-        then: usize,
+        (lead, then): (&[u8], usize),
         max_len: usize,
     ) -> Result<(), Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        self.seal_view(cookie_name, payload, &nonce, out, (then, max_len))
+        self.seal_view(cookie_name, payload, &nonce, out, (lead, then, max_len))
     }
 
     fn seal_view(
@@ -319,7 +333,7 @@ impl KeyRing {
         payload: PayloadView<'_>,
         nonce: &[u8; NONCE_LEN],
         out: &mut Vec<u8>,
-        (then, max_len): (usize, usize),
+        (lead, then, max_len): (&[u8], usize, usize),
     ) -> Result<(), Error> {
         let key = self.primary().ok_or(Error::new(ErrorKind::Cipher))?;
         // Room for a typical session; under 1 KiB, so that glibc serves it from its
@@ -353,8 +367,9 @@ impl KeyRing {
         .map_err(|_| Error::new(ErrorKind::Cipher))?;
         envelope.extend_from_slice(&tag);
         // Encoded straight into the caller's buffer (as bytes: the base64 alphabet is ASCII).
+        out.reserve_exact(lead.len() + size + then);
+        out.extend_from_slice(lead);
         let start = out.len();
-        out.reserve(size + then);
         out.resize(start + size, 0);
         let written = out
             .get_mut(start..)

@@ -313,6 +313,11 @@ impl CookieTemplate {
         header
     }
 
+    /// `name=`, what a `Set-Cookie` of the session cookie starts with.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The length of `name=`.
     pub(crate) fn prefix_len(&self) -> usize {
         self.prefix.len()

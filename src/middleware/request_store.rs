@@ -373,12 +373,14 @@ impl RequestStore {
         };
         let cookie = &self.shared.cookie;
         let max_age = Config::max_age(state.expiry, expiry_date, self.now);
-        let mut header = cookie.start();
+        // Allocated once, at its final length: `name=`, the value, then exactly the
+        // attributes `finish` appends.
+        let mut header = Vec::new();
         let sealed = self.shared.keys.seal_payload_into(
             &config.name,
             payload,
             &mut header,
-            cookie.suffix_len(),
+            (cookie.prefix().as_bytes(), cookie.suffix_len_for(max_age)),
             MAX_VALUE_LEN * config.chunks,
         );
         if let Err(err) = sealed {
