@@ -51,9 +51,9 @@ DESCRIPTIONS = {
     "jar_private/rw_counter": "… counter cookie, read + write",
     "jar_private/rw_typed_100B": "… typical payload as JSON in one cookie, read + write",
     "jar_private/ro_typed_100B": "… typical payload as JSON in one cookie, read-only",
-    "api_floor/steady_ro": "session-API floor: the real `Session` over a store that clones a "
-                           "one-entry record; no cookie, no crypto (benches/common/api_floor.rs), "
-                           "read-only",
+    "api_floor/steady_ro": "session-API floor: the real `Session` over a store that hands out a "
+                           "one-entry record built in advance; no cookie, no crypto "
+                           "(benches/common/api_floor.rs), read-only",
     "api_floor/steady_rw": "… read + write (`Session::save` to a store that keeps nothing)",
     "sealed/fresh": "**this crate**, no cookie: creates a session",
     "sealed/steady_ro": "**this crate**, steady, read-only (typical payload)",
@@ -1595,7 +1595,9 @@ def lower_bound_table(w, by_id: dict, over, pmed, prim_ir: dict) -> None:
       "`tower_sessions_core::Session`: the raw floor above (base64url, AEAD, postcard, the "
       "values as a serde enum) plus the session-API floor (`api_floor/*`: the `Session` per "
       "request, its extension insert, the handler's `get` (and `insert`), `Session::save`, "
-      "the drop, over a store that clones a one-entry record; no header read or written). "
+      "the drop, over a store that hands out a one-entry record built in advance (criterion's "
+      "long runs exhaust the pool of 16 384 and clone it then, so its times are a little "
+      "high); no header read or written). "
       "It undercounts: a real layer also reads the `Cookie` header, builds the "
       "`HashMap<String, Value>` of every entry (SipHash per key) where the floor builds a "
       "serde enum, and writes `Set-Cookie`. A limit below the bound cannot be met by any such "

@@ -449,7 +449,7 @@ pub(crate) fn app_tsc_private() -> Router {
 }
 
 /// The session-API floor (`api_floor`): the real `Session` per request over a store that
-/// clones a one-entry record, no cookie, no crypto ([`api_floor`]).
+/// hands out a one-entry record built in advance, no cookie, no crypto ([`api_floor`]).
 pub(crate) fn app_api_floor() -> Router {
     session_routes()
         .layer(api_floor::ApiFloorLayer::new())
