@@ -152,8 +152,44 @@ impl std::io::Write for Captured {
     }
 }
 
+/// The process's global subscriber in a test binary that captures logs: it records nothing
+/// but never answers "never", so a callsite caches `sometimes` and asks the current thread's
+/// subscriber (a capture) on every event, whichever test thread hit it first. Without it, a
+/// callsite first hit by a thread with no subscriber while another test was installing its
+/// capture could cache "never" after that capture's interest rebuild, and the capture
+/// would miss the event.
+struct AskEveryTime;
+
+impl tracing::Subscriber for AskEveryTime {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 impl Captured {
     pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            // Fails only if something else set one, which then decides interest instead.
+            let _ = tracing::subscriber::set_global_default(AskEveryTime);
+        });
         // One capture at a time in a test binary: scoped dispatchers of parallel tests
         // would otherwise change each other's callsite interest.
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
