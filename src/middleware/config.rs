@@ -289,11 +289,13 @@ impl CookieTemplate {
         })
     }
 
-    /// `name.i=` for chunk `index` (1-based; the base cookie is 0).
+    /// What the `Set-Cookie` of cookie `index` starts with: `name=` for the base cookie
+    /// (0), `name.i=` for chunk `i`; none past the chunk cap.
     pub(crate) fn chunk_prefix(&self, index: usize) -> Option<&str> {
-        self.chunk_prefixes
-            .get(index.checked_sub(1)?)
-            .map(String::as_str)
+        match index.checked_sub(1) {
+            None => Some(&self.prefix),
+            Some(chunk) => self.chunk_prefixes.get(chunk).map(String::as_str),
+        }
     }
 
     /// The length of the attributes (and Max-Age) [`CookieTemplate::finish`] appends for
@@ -301,16 +303,6 @@ impl CookieTemplate {
     pub(crate) fn suffix_len_for(&self, max_age: Option<Duration>) -> usize {
         self.attributes.len()
             + max_age.map_or(0, |age| "; Max-Age=".len() + digits(age.whole_seconds()))
-    }
-
-    /// Starts a `Set-Cookie` header: `name=`. The value is appended by the caller, then
-    /// [`CookieTemplate::finish`].
-    pub(crate) fn start(&self) -> Vec<u8> {
-        // Room for a typical session without growing. Bytes, not a `String`: the header
-        // ends as a `HeaderValue`, which checks its bytes anyway.
-        let mut header = Vec::with_capacity(self.prefix.len() + 512 + self.suffix_len());
-        header.extend_from_slice(self.prefix.as_bytes());
-        header
     }
 
     /// `name=`, what a `Set-Cookie` of the session cookie starts with.
@@ -323,13 +315,8 @@ impl CookieTemplate {
         self.prefix.len()
     }
 
-    /// How many bytes [`CookieTemplate::finish`] appends at most.
-    pub(crate) fn suffix_len(&self) -> usize {
-        self.attributes.len() + "; Max-Age=".len() + 20
-    }
-
-    /// Appends the attributes (and Max-Age) to a header begun with
-    /// [`CookieTemplate::start`].
+    /// Appends the attributes (and Max-Age) to a header that holds `name=value` (or a
+    /// chunk's `name.i=part`).
     pub(crate) fn finish(&self, header: &mut Vec<u8>, max_age: Option<Duration>) {
         header.extend_from_slice(self.attributes.as_bytes());
         if let Some(max_age) = max_age {
@@ -345,7 +332,7 @@ impl CookieTemplate {
     /// The `Set-Cookie` header for `value`.
     #[cfg(test)]
     pub(crate) fn set_cookie(&self, value: &str, max_age: Option<Duration>) -> String {
-        let mut header = self.start();
+        let mut header = self.prefix.as_bytes().to_vec();
         header.extend_from_slice(value.as_bytes());
         self.finish(&mut header, max_age);
         String::from_utf8(header).unwrap_or_default()

@@ -441,13 +441,11 @@ impl RequestStore {
         let cookie = &self.shared.cookie;
         let suffix = cookie.suffix_len_for(max_age);
         let budget = config.budget.min(MAX_SET_COOKIE_LEN);
-        let prefix_len = |index: usize| match index {
-            0 => Some(cookie.prefix_len()),
-            _ => cookie.chunk_prefix(index).map(str::len),
-        };
         let room: Vec<usize> = (0..config.chunks)
             .map(|index| {
-                prefix_len(index).map_or(0, |prefix| budget.saturating_sub(prefix + suffix))
+                cookie
+                    .chunk_prefix(index)
+                    .map_or(0, |prefix| budget.saturating_sub(prefix.len() + suffix))
             })
             .collect();
         let too_many = Error::new(ErrorKind::TooManyChunks {
@@ -460,17 +458,14 @@ impl RequestStore {
         let mut request = 2 * (count - 1);
         let mut headers = Vec::with_capacity(count);
         for (index, part) in parts.into_iter().enumerate() {
-            // The base cookie reuses the template's buffer; chunk i is `name.i=part`.
-            let mut header = if index == 0 {
-                let mut header = cookie.start();
+            // Chunk i is `name.i=part`; the base cookie `name=COUNT.part`.
+            let prefix = cookie.chunk_prefix(index).ok_or_else(|| too_many.clone())?;
+            let mut header = Vec::with_capacity(budget);
+            header.extend_from_slice(prefix.as_bytes());
+            if index == 0 {
                 header.push(b'0' + u8::try_from(count).unwrap_or(0));
                 header.push(b'.');
-                header
-            } else {
-                let prefix = cookie.chunk_prefix(index).ok_or_else(|| too_many.clone())?;
-                prefix.as_bytes().to_vec()
-            };
-            header.reserve(budget.saturating_sub(header.len()));
+            }
             header.extend_from_slice(part);
             request += header.len();
             cookie.finish(&mut header, max_age);
