@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import html
 import json
+import operator
 import os
 import platform
 import re
@@ -1607,32 +1608,37 @@ def lower_bound_table(w, by_id: dict, over, pmed, prim_ir: dict) -> None:
       "room (limit − bound) | ours (Δ Ir) | ours − bound | limit (µs) | bound (µs) | "
       "bound ÷ limit (µs) |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    def floor(fid: str, key: str) -> float | None:
+        return prim_ir.get(fid) if key == "ir" else pmed(fid)
+
+    def opt(op, a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else op(a, b)
+
     api_ro, api_rw = by_id.get("api_floor/steady_ro", {}), by_id.get("api_floor/steady_rw", {})
     for shape, sfx in SHAPES:
         fo, fr = f"floor_open/100B{sfx}", f"floor_rw/100B{sfx}"
+        # (target, floor, API floor, ours, limit factor, the case the limit is a share of;
+        # none: the floor itself)
         rows = (
-            ("read-only ≤ 1.3× the raw open floor", fo, api_ro, f"sealed/steady_ro{sfx}",
-             lambda key, fid=fo: None if pmed(fid) is None else 1.3 * (
-                 prim_ir.get(fid) if key == "ir" else pmed(fid))),
+            ("read-only ≤ 1.3× the raw open floor", fo, api_ro, f"sealed/steady_ro{sfx}", 1.3,
+             None),
             ("read+write ≤ 1.0× tower-sessions + MemoryStore", fr, api_rw,
-             f"sealed/steady_rw{sfx}",
-             lambda key, sfx=sfx: over(by_id.get(f"ts_memory/steady_rw{sfx}", {}), key)),
+             f"sealed/steady_rw{sfx}", 1.0, f"ts_memory/steady_rw{sfx}"),
             ("read+write ≤ 0.35× tower-sessions-cookie-store", fr, api_rw,
-             f"sealed/steady_rw{sfx}",
-             lambda key, sfx=sfx: (lambda v: None if v is None else 0.35 * v)(
-                 over(by_id.get(f"tsc_private/steady_rw{sfx}", {}), key))),
+             f"sealed/steady_rw{sfx}", 0.35, f"tsc_private/steady_rw{sfx}"),
         )
-        for label, fid, api, ours_id, limit_of in rows:
-            lim_ir, lim_t = limit_of("ir"), limit_of("median")
-            api_ir, api_t = over(api, "ir"), over(api, "median")
-            b_ir = None if api_ir is None or prim_ir.get(fid) is None else prim_ir[fid] + api_ir
-            b_t = None if api_t is None or pmed(fid) is None else pmed(fid) + api_t
+        for label, fid, api, ours_id, factor, theirs in rows:
+            def limit(key: str) -> float | None:
+                base = floor(fo, key) if theirs is None else over(by_id.get(theirs, {}), key)
+                return None if base is None else factor * base
+            lim_ir, lim_t = limit("ir"), limit("median")
+            b_ir = opt(operator.add, floor(fid, "ir"), over(api, "ir"))
+            b_t = opt(operator.add, floor(fid, "median"), over(api, "median"))
             ours_ir = over(by_id.get(ours_id, {}), "ir")
-            gap = None if ours_ir is None or b_ir is None else ours_ir - b_ir
-            room = None if lim_ir is None or b_ir is None else lim_ir - b_ir
-            w(f"| {shape} | {label} | {num(lim_ir)} | {num(b_ir)} = {num(prim_ir.get(fid))} + "
-              f"{num(api_ir)} | {fmt_ratio(ratio(b_ir, lim_ir))} | {num(room)} | {num(ours_ir)} | "
-              f"{num(gap)} | "
+            w(f"| {shape} | {label} | {num(lim_ir)} | {num(b_ir)} = {num(floor(fid, 'ir'))} + "
+              f"{num(over(api, 'ir'))} | {fmt_ratio(ratio(b_ir, lim_ir))} | "
+              f"{num(opt(operator.sub, lim_ir, b_ir))} | {num(ours_ir)} | "
+              f"{num(opt(operator.sub, ours_ir, b_ir))} | "
               f"{us(lim_t)} | {us(b_t)} | {fmt_ratio(ratio(b_t, lim_t))} |")
     w("")
 

@@ -139,7 +139,7 @@ type SaveFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 enum State<RB> {
     Inner(Session),
-    Saving(SaveFuture, Option<Response<RB>>),
+    Saving(SaveFuture, Response<RB>),
     Done,
 }
 
@@ -178,16 +178,14 @@ where
                         let saved = session.save().await;
                         assert!(saved.is_ok(), "the floor store never fails");
                     });
-                    *this.state = State::Saving(save, Some(response));
+                    *this.state = State::Saving(save, response);
                 }
-                State::Saving(mut save, mut response) => {
+                State::Saving(mut save, response) => {
                     if save.as_mut().poll(cx).is_pending() {
                         *this.state = State::Saving(save, response);
                         return Poll::Pending;
                     }
-                    if let Some(response) = response.take() {
-                        return Poll::Ready(Ok(response));
-                    }
+                    return Poll::Ready(Ok(response));
                 }
                 State::Done => panic!("FloorFuture polled after completion"),
             }
